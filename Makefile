@@ -1,0 +1,59 @@
+# GoClassify: `make serve` runs the service on the shipped model, `make test` runs every test.
+# Both create the virtual environment they need from requirements*.txt on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Offline MNIST for training and tests (the four IDX files, .gz or not). Unset: torchvision downloads.
+GOCLASSIFY_MNIST_SOURCE ?= $(firstword $(wildcard ../shared/mnist))
+export GOCLASSIFY_MNIST_SOURCE
+TRAIN_ARGS ?=
+PYTEST_ARGS ?=
+
+MAR := model-store/mnist.mar
+MAR_INPUTS := model/trained/weights.pt handler/mnist_handler.py model/__init__.py model/network.py \
+              model/preprocess.py scripts/build_mar.py
+
+.PHONY: help install serve test lint train mar bench eval-uploads clean
+
+help:
+	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
+	@echo "make test          lint and the whole test suite (starts its own servers)"
+	@echo "make train         retrain into model/trained/ (TRAIN_ARGS='--epochs 3' to change)"
+	@echo "make mar           build $(MAR) from the weights, handler and model code"
+	@echo "make bench         10,000 MNIST test PNGs through POST /classify: accuracy and speed"
+	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+$(MAR): $(MAR_INPUTS) | $(VENV)/.installed
+	$(PY) scripts/build_mar.py
+
+mar: $(MAR)
+
+serve: $(MAR)
+	$(PY) scripts/serve.py
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+train: install
+	$(PY) -m train $(TRAIN_ARGS)
+
+bench: install
+	$(PY) scripts/bench_http.py
+
+eval-uploads: install
+	$(PY) scripts/evaluate_uploads.py
+
+clean:
+	rm -rf $(MAR) .run logs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""GoClassify's HTTP proxy: ``POST /classify`` onto TorchServe's predictions endpoint."""

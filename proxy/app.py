@@ -1,0 +1,163 @@
+"""The public HTTP face of GoClassify: ``POST /classify`` and ``GET /healthz`` in front of TorchServe.
+
+aiohttp gives both halves of a proxy in one well-kept library: an async server that reads
+multipart uploads as a stream (so the size limit is enforced while reading, not after buffering)
+and a pooled async client with connect and total timeouts (so a dead TorchServe answers 503 at
+once instead of hanging the caller).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from proxy.settings import Settings
+
+logger = logging.getLogger("goclassify.proxy")
+
+IMAGE_FIELD = "image"
+READ_CHUNK = 64 * 1024
+SETTINGS_KEY = web.AppKey("settings", Settings)
+SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
+# TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
+UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class UploadError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def classify(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    try:
+        filename, data = await read_image_field(request, settings.max_upload_bytes)
+    except UploadError as exc:
+        return error(exc.status, str(exc))
+    form = aiohttp.FormData()
+    # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
+    # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
+    form.add_field(IMAGE_FIELD, data, filename=filename, content_type="application/octet-stream")
+    url = f"{settings.inference_url}/predictions/{settings.model_name}"
+    try:
+        async with request.app[SESSION_KEY].post(url, data=form) as upstream:
+            body = await upstream.read()
+            status = upstream.status
+    except TimeoutError:
+        return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
+    except aiohttp.ClientError as exc:
+        logger.warning("TorchServe unreachable at %s: %s", url, exc)
+        return error(503, "the model server is unreachable; try again shortly")
+    return relay(status, body)
+
+
+def relay(status: int, body: bytes) -> web.Response:
+    """Pass the handler's JSON through; turn TorchServe's own failures into clear JSON errors."""
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        payload = None
+    if status == 200 and isinstance(payload, dict) and "predicted_digit" in payload:
+        return web.json_response(payload)
+    if 400 <= status < 500 and status != 404 and isinstance(payload, dict) and "error" in payload:
+        return web.json_response(payload, status=status)  # the handler's verdict on this input
+    if status in UNAVAILABLE_STATUSES:
+        logger.warning("TorchServe answered %s: %s", status, body[:200])
+        return error(503, "the model is not available; try again shortly")
+    logger.error("unexpected TorchServe answer %s: %s", status, body[:200])
+    return error(502, f"unexpected answer from the model server (HTTP {status})")
+
+
+async def read_image_field(request: web.Request, limit: int) -> tuple[str, bytes]:
+    """Stream the multipart body; return the ``image`` part, refusing oversize and empty files."""
+    if request.content_length is not None and request.content_length > limit:
+        raise UploadError(413, f"request body over the {limit} byte limit")
+    if not request.content_type.startswith("multipart/form-data"):
+        raise UploadError(415, f"send multipart/form-data with the file in field '{IMAGE_FIELD}'")
+    try:
+        reader = await request.multipart()
+        seen: list[str] = []
+        total = 0
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, aiohttp.BodyPartReader):
+                continue  # nested multipart: not ours
+            data = bytearray()
+            while chunk := await part.read_chunk(READ_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise UploadError(413, f"upload over the {limit} byte limit")
+                if part.name == IMAGE_FIELD:
+                    data.extend(chunk)
+            if part.name == IMAGE_FIELD:
+                if not data:
+                    raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
+                return part.filename or "upload", bytes(data)
+            seen.append(part.name or "?")
+    except (ValueError, AssertionError, aiohttp.ClientPayloadError) as exc:
+        raise UploadError(400, f"malformed multipart body: {exc}") from exc
+    fields = ", ".join(seen) or "none"
+    raise UploadError(400, f"missing file field '{IMAGE_FIELD}' (fields received: {fields})")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 only when TorchServe reports at least one READY worker for the model."""
+    settings = request.app[SETTINGS_KEY]
+    url = f"{settings.management_url}/models/{settings.model_name}"
+    timeout = aiohttp.ClientTimeout(total=settings.health_timeout)
+    try:
+        async with request.app[SESSION_KEY].get(url, timeout=timeout) as upstream:
+            description = await upstream.json(content_type=None) if upstream.status == 200 else None
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        return web.json_response({"status": "unavailable", "error": f"model server unreachable: {exc}"}, status=503)
+    workers = [w for model in description or [] for w in model.get("workers", [])]
+    ready = sum(1 for worker in workers if worker.get("status") == "READY")
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "model": settings.model_name,
+        "workers_ready": ready,
+        "workers": len(workers),
+    }
+    return web.json_response(body, status=200 if ready else 503)
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every error leaves as JSON, including aiohttp's own 404/405/413."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason)
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error(500, "internal error")
+
+
+def create_app(settings: Settings) -> web.Application:
+    # client_max_size bounds any body aiohttp buffers itself; uploads are streamed under our limit.
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_upload_bytes)
+    app[SETTINGS_KEY] = settings
+
+    async def client_session(app: web.Application) -> AsyncIterator[None]:
+        timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout, connect=settings.connect_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            app[SESSION_KEY] = session
+            yield
+
+    app.cleanup_ctx.append(client_session)
+    app.router.add_post("/classify", classify)
+    app.router.add_get("/healthz", healthz)
+    return app

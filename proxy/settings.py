@@ -1,0 +1,43 @@
+"""Proxy settings: every knob has a default here, an environment variable, and a CLI flag."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+
+ENV_PREFIX = "GOCLASSIFY_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    inference_url: str = "http://127.0.0.1:8080"  # TorchServe inference API
+    management_url: str = "http://127.0.0.1:8081"  # TorchServe management API, read for /healthz
+    model_name: str = "mnist"
+    max_upload_bytes: int = 10 * 1024 * 1024  # 10 MiB; larger uploads get 413
+    upstream_timeout: float = 30.0  # seconds for a whole prediction round trip
+    connect_timeout: float = 2.0  # seconds to reach TorchServe before answering 503
+    health_timeout: float = 2.0  # seconds for the readiness probe
+
+
+def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Flags win over ``GOCLASSIFY_<NAME>`` environment variables, which win over the defaults."""
+    environ = dict(os.environ) if environ is None else environ
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m proxy",
+        description="GoClassify HTTP proxy",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for field in fields(Settings):
+        kind = type(getattr(defaults, field.name))
+        env_name = ENV_PREFIX + field.name.upper()
+        default = kind(environ[env_name]) if env_name in environ else getattr(defaults, field.name)
+        parser.add_argument("--" + field.name.replace("_", "-"), type=kind, default=default, help=f"env {env_name}")
+    args = parser.parse_args(argv)
+    settings = Settings(**vars(args))
+    if settings.max_upload_bytes <= 0:
+        parser.error("--max-upload-bytes must be positive")
+    return settings

@@ -1,0 +1,114 @@
+"""Build the TorchServe model archive ``model-store/mnist.mar`` with torch-model-archiver.
+
+The archive holds the weights (``serializedFile``), the handler, and the ``model`` package
+(network definition and preprocessing) so that the handler imports exactly the code training used.
+
+torch-model-archiver's output is not reproducible: it stamps the manifest with the current time,
+zips files in directory-listing order and keeps their mtimes. The archive is therefore rewritten
+with sorted entries, fixed timestamps and a ``createdOn`` taken from ``SOURCE_DATE_EPOCH``
+(default 1980-01-01, the zip epoch): the same sources give a byte-identical .mar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_NAME = "mnist"
+MODEL_VERSION = "1.0"
+PACKAGE_FILES = ("__init__.py", "network.py", "preprocess.py")  # the importable part of model/
+MANIFEST = "MAR-INF/MANIFEST.json"
+ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=ROOT / "model" / "trained" / "weights.pt")
+    parser.add_argument("--handler", type=Path, default=ROOT / "handler" / "mnist_handler.py")
+    parser.add_argument("--export-path", type=Path, default=ROOT / "model-store")
+    return parser.parse_args(argv)
+
+
+def build(weights: Path, handler: Path, export_path: Path) -> Path:
+    with tempfile.TemporaryDirectory(prefix="goclassify-mar-") as scratch:
+        work = Path(scratch)
+        extra = work / "extra"
+        (extra / "model").mkdir(parents=True)
+        for name in PACKAGE_FILES:
+            shutil.copy2(ROOT / "model" / name, extra / "model" / name)
+        raw = work / "out"
+        raw.mkdir()
+        command = [
+            _archiver(),
+            "--model-name",
+            MODEL_NAME,
+            "--version",
+            MODEL_VERSION,
+            "--serialized-file",
+            str(weights),
+            "--handler",
+            str(handler),
+            # A directory given as extra file has its items copied to the archive root: so model/.
+            "--extra-files",
+            str(extra),
+            "--export-path",
+            str(raw),
+            "--force",
+        ]
+        # The archiver stages files in $TMPDIR/<model-name>; give it a private one.
+        subprocess.run(command, check=True, env=os.environ | {"TMPDIR": str(work)})
+        export_path.mkdir(parents=True, exist_ok=True)
+        target = export_path / f"{MODEL_NAME}.mar"
+        partial = target.with_suffix(".mar.partial")
+        normalize_archive(raw / f"{MODEL_NAME}.mar", partial)
+        partial.replace(target)  # atomic: a running TorchServe never sees half an archive
+    return target
+
+
+def normalize_archive(source: Path, target: Path) -> None:
+    """Rewrite a .mar with sorted entries, fixed timestamps and permissions, and a fixed createdOn."""
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", ZIP_EPOCH))
+    stamp = time.gmtime(max(epoch, ZIP_EPOCH))
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as rebuilt:
+        for name in sorted(original.namelist()):
+            data = original.read(name)
+            if name == MANIFEST:
+                manifest = json.loads(data)
+                manifest["createdOn"] = time.strftime("%d/%m/%Y %H:%M:%S", stamp)
+                data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+            entry = zipfile.ZipInfo(name, date_time=stamp[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            rebuilt.writestr(entry, data)
+
+
+def _archiver() -> str:
+    """torch-model-archiver from the running interpreter's environment, else from PATH."""
+    beside = Path(sys.executable).parent / "torch-model-archiver"
+    found = str(beside) if beside.exists() else shutil.which("torch-model-archiver")
+    if found is None:
+        sys.exit("torch-model-archiver not found: pip install -r requirements.txt")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.weights.exists():
+        print(f"error: no weights at {args.weights}; run `make train` first", file=sys.stderr)
+        return 2
+    target = build(args.weights, args.handler, args.export_path)
+    print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

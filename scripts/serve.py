@@ -1,0 +1,217 @@
+"""Run the whole deployment in the foreground: TorchServe with the shipped model, and the proxy.
+
+``make serve`` calls this; the integration tests use the same functions on free loopback ports.
+Ctrl-C or SIGTERM stops both. Each child runs in its own process group and the whole group is
+signalled, so TorchServe's Java frontend and its Python workers go down with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config.properties"
+MODEL_STORE = ROOT / "model-store"
+ADDRESS_KEYS = {"inference": "inference_address", "management": "management_address", "metrics": "metrics_address"}
+STOP_GRACE_SECONDS = 10.0
+READY_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class Ports:
+    inference: int
+    management: int
+    metrics: int
+    proxy: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*(free_port() for _ in range(4)))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_properties(path: Path = CONFIG) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1])
+
+
+def configured_ports(proxy_port: int) -> Ports:
+    properties = read_properties()
+    return Ports(*(port_of(properties[key]) for key in ADDRESS_KEYS.values()), proxy=proxy_port)
+
+
+def write_config(ports: Ports, destination: Path, model_store: Path = MODEL_STORE) -> Path:
+    """config.properties with the addresses swapped for ``ports`` and the model store made absolute."""
+    replacements = {key: f"http://127.0.0.1:{getattr(ports, name)}" for name, key in ADDRESS_KEYS.items()}
+    replacements["model_store"] = str(model_store.resolve())
+    lines = []
+    for line in CONFIG.read_text().splitlines():
+        key = line.split("=", 1)[0].strip()
+        lines.append(f"{key}={replacements[key]}" if key in replacements and not line.startswith("#") else line)
+    destination.write_text("\n".join(lines) + "\n")
+    return destination
+
+
+def start_torchserve(config: Path, run_dir: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start TorchServe in the foreground of a child process, with its files kept in ``run_dir``.
+
+    Its console output goes to ``log`` if given, else to ours.
+    """
+    tmp = run_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    # TorchServe keeps its pid file in $TMPDIR and its logs in $LOG_LOCATION (default ./logs): a
+    # private TMPDIR lets several instances (a dev server, a test run) live side by side.
+    env = os.environ | {
+        "TMPDIR": str(tmp),
+        "TEMP": str(tmp),
+        "LOG_LOCATION": str(run_dir / "logs"),
+        "METRICS_LOCATION": str(run_dir / "logs"),
+    }
+    command = [_tool("torchserve"), "--start", "--foreground", "--ncs", "--ts-config", str(config)]
+    return _spawn(command, run_dir, log, env)
+
+
+def start_proxy(ports: Ports, log: Path | None = None) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "proxy",
+        "--port",
+        str(ports.proxy),
+        "--inference-url",
+        f"http://127.0.0.1:{ports.inference}",
+        "--management-url",
+        f"http://127.0.0.1:{ports.management}",
+    ]
+    return _spawn(command, ROOT, log)
+
+
+def _spawn(
+    command: list[str], cwd: Path, log: Path | None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` as the leader of a new process group; output to ``log`` or to our console."""
+    if log is None:
+        return subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
+    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            command, cwd=cwd, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
+        )
+
+
+def wait_until_ready(proxy_port: int, timeout: float, children: list[subprocess.Popen[bytes]]) -> float:
+    """Poll the proxy's /healthz until it says the model is ready; return the seconds waited."""
+    started = time.monotonic()
+    url = f"http://127.0.0.1:{proxy_port}/healthz"
+    while time.monotonic() - started < timeout:
+        for child in children:
+            if child.poll() is not None:
+                raise RuntimeError(f"{child.args[0]} exited with code {child.returncode} during start-up")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(READY_POLL_SECONDS)
+    raise TimeoutError(f"not ready after {timeout:.0f} s: {url}")
+
+
+def stop(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the child's whole process group, then SIGKILL whatever is left after a grace period."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            child.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            continue
+        # The group leader is gone; give its members (Java, workers) the same grace to follow.
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while _group_alive(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not _group_alive(child.pid):
+            return
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _tool(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GOCLASSIFY_PORT", "8000")),
+        help="proxy port (env GOCLASSIFY_PORT)",
+    )
+    parser.add_argument("--ready-timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+    if not (MODEL_STORE / "mnist.mar").exists():
+        print("error: model-store/mnist.mar is missing; run `make mar` (make serve does)", file=sys.stderr)
+        return 2
+    run_dir = ROOT / ".run"
+    run_dir.mkdir(exist_ok=True)
+    ports = configured_ports(args.port)
+    started = time.monotonic()
+    config = write_config(ports, run_dir / "config.properties")
+    children = [start_torchserve(config, run_dir), start_proxy(ports)]
+
+    def shut_down(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shut_down)
+    try:
+        wait_until_ready(args.port, args.ready_timeout, children)
+        print(
+            f"\nGoClassify ready in {time.monotonic() - started:.1f} s: "
+            f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("error: a service exited; stopping the other", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping GoClassify...", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}; TorchServe logs are in {run_dir / 'logs'}", file=sys.stderr)
+        return 1
+    finally:
+        for child in reversed(children):
+            stop(child)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

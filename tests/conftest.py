@@ -1,0 +1,91 @@
+"""Shared fixtures: MNIST test data, the built model archive, and a live deployment on free ports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.network import MnistClassifier, load_model
+from scripts import serve
+from scripts.build_mar import build
+from train.data import Split, load_split, prepare_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+WEIGHTS = ROOT / "model" / "trained" / "weights.pt"
+READY_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> Split:
+    """The MNIST test split (from GOCLASSIFY_MNIST_SOURCE, or downloaded), checksums verified."""
+    prepare_mnist(DATA_DIR)
+    return load_split(DATA_DIR, train=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_pixels(mnist_test: Split) -> np.ndarray:
+    """Test digits as uint8 arrays (N, 28, 28), exactly as stored in the IDX file."""
+    return (mnist_test.images.squeeze(1) * 255).round().to(torch.uint8).numpy()
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> MnistClassifier:
+    return load_model(str(WEIGHTS))
+
+
+@pytest.fixture(scope="session")
+def model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("model-store")
+    build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", store)
+    return store
+
+
+@dataclass(frozen=True)
+class Deployment:
+    ports: serve.Ports
+    run_dir: Path
+
+    @property
+    def proxy(self) -> str:
+        return f"http://127.0.0.1:{self.ports.proxy}"
+
+    @property
+    def inference(self) -> str:
+        return f"http://127.0.0.1:{self.ports.inference}"
+
+    @property
+    def management(self) -> str:
+        return f"http://127.0.0.1:{self.ports.management}"
+
+
+@pytest.fixture(scope="session")
+def deployment(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Real TorchServe (Java frontend + Python workers) and the real proxy, on free loopback ports."""
+    run_dir = tmp_path_factory.mktemp("deployment")
+    ports = serve.Ports.free()
+    config = serve.write_config(ports, run_dir / "config.properties", model_store)
+    children = [
+        serve.start_torchserve(config, run_dir, run_dir / "torchserve.log"),
+        serve.start_proxy(ports, run_dir / "proxy.log"),
+    ]
+    try:
+        serve.wait_until_ready(ports.proxy, READY_TIMEOUT, children)
+        yield Deployment(ports, run_dir)
+    except (RuntimeError, TimeoutError):
+        _dump_logs(run_dir)
+        raise
+    finally:
+        for child in reversed(children):
+            serve.stop(child)
+
+
+def _dump_logs(run_dir: Path) -> None:
+    for log in sorted(run_dir.rglob("*.log")):
+        print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)

@@ -1,0 +1,49 @@
+"""A small synchronous HTTP client for the tests: multipart uploads and JSON answers over urllib."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+TIMEOUT = 30.0
+
+
+def request(
+    url: str,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    method: str | None = None,
+    timeout: float = TIMEOUT,
+) -> tuple[int, Any]:
+    """Send a request; return (status, decoded JSON). Fails the test if the answer is not JSON."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    req = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def multipart(fields: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """Encode ``{name: (filename, data, content_type)}`` as multipart/form-data."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, (filename, data, content_type) in fields.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def upload(
+    url: str, data: bytes, field: str = "image", filename: str = "digit.png", content_type: str = "image/png"
+) -> tuple[int, Any]:
+    body, ctype = multipart({field: (filename, data, content_type)})
+    return request(url, body, ctype)

@@ -1,0 +1,23 @@
+"""Helpers that turn MNIST arrays into image files the way users' uploads arrive."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def digit_image(pixels: np.ndarray) -> Image.Image:
+    """An MNIST digit (uint8, white on black) as an 8-bit grayscale image."""
+    return Image.fromarray(np.asarray(pixels, dtype=np.uint8), mode="L")
+
+
+def png(pixels: np.ndarray) -> bytes:
+    return encode(digit_image(pixels), "PNG")

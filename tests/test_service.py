@@ -1,0 +1,200 @@
+"""Integration: the real TorchServe and the real proxy, over HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+import zlib
+
+import aiohttp
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from model.preprocess import preprocess_image_bytes
+from scripts import serve
+from tests.conftest import Deployment
+from tests.http import multipart, request, upload
+from tests.imaging import digit_image, encode, png
+
+DIGITS = [str(d) for d in range(10)]
+
+
+def offline_probabilities(model: torch.nn.Module, data: bytes) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(preprocess_image_bytes(data).unsqueeze(0)).softmax(dim=1)[0]
+
+
+def assert_prediction(body: dict, expected_digit: int | None = None) -> None:
+    assert set(body) == {"predicted_digit", "probabilities"}
+    assert list(body["probabilities"]) == DIGITS
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert body["predicted_digit"] == max(range(10), key=lambda d: body["probabilities"][str(d)])
+    if expected_digit is not None:
+        assert body["predicted_digit"] == expected_digit
+
+
+def test_classify_returns_the_models_answer(deployment: Deployment, mnist_pixels, mnist_test, shipped_model):
+    for index in range(20):
+        data = png(mnist_pixels[index])
+        status, body = upload(f"{deployment.proxy}/classify", data)
+        assert status == 200, body
+        assert_prediction(body, int(mnist_test.labels[index]))
+        expected = offline_probabilities(shipped_model, data)
+        got = torch.tensor([body["probabilities"][d] for d in DIGITS])
+        assert torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "content_type"),
+    [
+        ("JPEG", "RGB", "image/jpeg"),
+        ("PNG", "RGBA", "image/png"),
+        ("GIF", "P", "image/gif"),
+        ("BMP", "RGB", "image/bmp"),
+        ("WEBP", "RGB", "image/webp"),
+    ],
+)
+def test_classify_accepts_common_formats(deployment: Deployment, mnist_pixels, mnist_test, fmt, mode, content_type):
+    # Dark ink on white paper, scaled up: what a user would upload, not an MNIST tensor.
+    image = digit_image(255 - mnist_pixels[0]).resize((140, 140), Image.Resampling.BILINEAR).convert(mode)
+    status, body = upload(f"{deployment.proxy}/classify", encode(image, fmt), content_type=content_type)
+    assert status == 200, body
+    assert_prediction(body, int(mnist_test.labels[0]))
+
+
+def test_healthz_reports_ready_workers(deployment: Deployment):
+    status, body = request(f"{deployment.proxy}/healthz")
+    assert status == 200
+    assert body["status"] == "ok" and body["workers_ready"] >= 1
+
+
+def bomb_png() -> bytes:
+    """A valid 20000x20000 grayscale PNG of a few hundred kB: 400 MP declared."""
+    raw = zlib.compress(b"\x00" * (20000 + 1) * 20000, 9)
+    image = Image.new("L", (1, 1))
+    header = encode(image, "PNG")
+
+    # Splice a real IHDR for 20000x20000 and the compressed all-zero IDAT.
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    return header[:8] + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"file": ("d.png", b"PNG", "image/png")}, 400, "missing file field 'image'"),
+        ({"image": ("d.png", b"", "image/png")}, 400, "empty"),
+        ({"image": ("d.txt", b"hello, I am not a picture", "text/plain")}, 400, "not a decodable image"),
+        ({"image": ("d.tif", encode(Image.new("L", (28, 28)), "TIFF"), "image/tiff")}, 400, "unsupported image format"),
+    ],
+)
+def test_bad_uploads_get_json_4xx(deployment: Deployment, fields, status, message):
+    body, ctype = multipart(fields)
+    got_status, got = request(f"{deployment.proxy}/classify", body, ctype)
+    assert got_status == status
+    assert message in got["error"]
+
+
+def test_truncated_image_is_a_400(deployment: Deployment, mnist_pixels):
+    data = encode(digit_image(mnist_pixels[0]).resize((200, 200)), "PNG")
+    status, body = upload(f"{deployment.proxy}/classify", data[: len(data) // 2])
+    assert status == 400
+    assert "truncated" in body["error"] or "not a decodable" in body["error"]
+
+
+def test_decompression_bomb_is_a_413(deployment: Deployment):
+    status, body = upload(f"{deployment.proxy}/classify", bomb_png())
+    assert status == 413
+    assert "too large" in body["error"]
+
+
+def test_upload_over_the_limit_is_a_413(deployment: Deployment):
+    status, body = upload(f"{deployment.proxy}/classify", b"\x89PNG" + bytes(11 * 1024 * 1024))
+    assert status == 413
+    assert "limit" in body["error"]
+
+
+def test_non_multipart_and_wrong_routes_are_json(deployment: Deployment, mnist_pixels):
+    status, body = request(f"{deployment.proxy}/classify", png(mnist_pixels[0]), "image/png")
+    assert status == 415 and "multipart/form-data" in body["error"]
+    status, body = request(f"{deployment.proxy}/classify")
+    assert status == 405 and "error" in body
+    status, body = request(f"{deployment.proxy}/nowhere")
+    assert status == 404 and "error" in body
+
+
+def test_torchserve_takes_a_raw_body_with_an_image_content_type(deployment: Deployment, mnist_pixels, mnist_test):
+    status, body = request(f"{deployment.inference}/predictions/mnist", png(mnist_pixels[1]), "image/png")
+    assert status == 200
+    assert_prediction(body, int(mnist_test.labels[1]))
+
+
+def test_a_bad_request_in_a_batch_fails_alone(deployment: Deployment, mnist_pixels, mnist_test):
+    """Concurrent good and bad uploads land in the same TorchServe batches; each gets its own answer."""
+
+    async def send(session: aiohttp.ClientSession, data: bytes) -> tuple[int, dict]:
+        form = aiohttp.FormData()
+        form.add_field("image", data, filename="x.png", content_type="image/png")
+        async with session.post(f"{deployment.proxy}/classify", data=form) as response:
+            return response.status, await response.json()
+
+    async def burst() -> list[tuple[int, dict]]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            jobs = [send(session, png(mnist_pixels[i]) if i % 3 else b"garbage") for i in range(48)]
+            return await asyncio.gather(*jobs)
+
+    for index, (status, body) in enumerate(asyncio.run(burst())):
+        if index % 3:
+            assert status == 200, body
+            assert_prediction(body, int(mnist_test.labels[index]))
+        else:
+            assert status == 400 and "error" in body
+
+
+def test_service_keeps_serving_after_bad_input(deployment: Deployment, mnist_pixels, mnist_test):
+    for junk in (b"", b"GIF89a", bomb_png(), b"\xff\xd8\xff" + bytes(100)):
+        status, _ = upload(f"{deployment.proxy}/classify", junk)
+        assert 400 <= status < 500
+    status, body = upload(f"{deployment.proxy}/classify", png(mnist_pixels[2]))
+    assert status == 200
+    assert_prediction(body, int(mnist_test.labels[2]))
+
+
+def test_proxy_answers_503_when_torchserve_is_down(tmp_path, mnist_pixels):
+    """A proxy pointed at a port where nothing listens answers 503 JSON at once, for both routes."""
+    ports = serve.Ports.free()  # nothing is started on the TorchServe ports
+    proxy = serve.start_proxy(ports, tmp_path / "proxy.log")
+    try:
+        _wait_for_listen(ports.proxy, proxy)
+        status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", png(mnist_pixels[0]))
+        assert status == 503 and "unreachable" in body["error"]
+        status, body = request(f"http://127.0.0.1:{ports.proxy}/healthz", timeout=10)
+        assert status == 503 and body["status"] == "unavailable"
+    finally:
+        serve.stop(proxy)
+
+
+def _wait_for_listen(port: int, child) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert child.poll() is None, "proxy exited"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"proxy not listening on {port}")
+
+
+def test_probabilities_are_floats_summing_to_one(deployment: Deployment):
+    blank = encode(Image.fromarray(np.full((50, 50), 255, dtype=np.uint8)), "PNG")
+    status, body = upload(f"{deployment.proxy}/classify", blank)
+    assert status == 200
+    assert_prediction(body)
+    assert all(isinstance(p, float) for p in body["probabilities"].values())

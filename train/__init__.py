@@ -1,0 +1,1 @@
+"""Training of GoClassify's MNIST classifier: run ``python -m train --help``."""

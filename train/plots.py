@@ -1,0 +1,92 @@
+"""PNG plots of a training run: learning curves, a grid of test predictions, a confusion matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: training runs on servers and in CI
+
+import matplotlib.pyplot as plt
+import torch
+
+from model.network import NUM_CLASSES
+
+GRID_COLUMNS = 8
+GRID_FIRST = 32  # the first test images, as they come
+GRID_MISTAKES = 16  # then misclassified ones, which are the interesting part
+
+
+def plot_curves(history: list[dict[str, float]], path: Path) -> None:
+    epochs = [row["epoch"] for row in history]
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    loss_axis.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
+    loss_axis.plot(epochs, [row["test_loss"] for row in history], marker="o", label="test")
+    loss_axis.set(title="Cross-entropy loss", xlabel="epoch", ylabel="loss")
+    loss_axis.legend()
+    accuracy_axis.plot(epochs, [100 * row["test_accuracy"] for row in history], marker="o", color="C2")
+    accuracy_axis.set(title="Test accuracy", xlabel="epoch", ylabel="accuracy (%)")
+    for axis in (loss_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+    _save(figure, path)
+
+
+def plot_prediction_grid(images: torch.Tensor, labels: torch.Tensor, predictions: torch.Tensor, path: Path) -> None:
+    """First test images, then misclassified ones; mistakes titled in red."""
+    wrong = torch.nonzero(predictions != labels).flatten()[:GRID_MISTAKES]
+    chosen = torch.cat([torch.arange(min(GRID_FIRST, len(images))), wrong]).tolist()
+    rows = -(-len(chosen) // GRID_COLUMNS)
+    figure, axes = plt.subplots(rows, GRID_COLUMNS, figsize=(GRID_COLUMNS * 1.3, rows * 1.5), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, index in zip(axes.flat, chosen, strict=False):
+        true, predicted = int(labels[index]), int(predictions[index])
+        axis.imshow(images[index].squeeze(0).numpy(), cmap="gray", vmin=0, vmax=1)
+        mistake = true != predicted
+        axis.set_title(
+            f"true {true} / pred {predicted}" + (" ✗" if mistake else ""),
+            fontsize=7,
+            color="red" if mistake else "black",
+        )
+    figure.suptitle("Test predictions (first images, then misclassified ones in red)")
+    _save(figure, path)
+
+
+def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:
+    """Counts, rows = true digit, columns = predicted digit."""
+    flat = labels * NUM_CLASSES + predictions
+    return torch.bincount(flat, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, path: Path) -> None:
+    figure, axis = plt.subplots(figsize=(7, 6))
+    shown = axis.imshow(matrix.numpy(), cmap="Blues", norm=matplotlib.colors.LogNorm(vmin=1))
+    figure.colorbar(shown, ax=axis, label="count (log scale)")
+    for true in range(NUM_CLASSES):
+        for predicted in range(NUM_CLASSES):
+            count = int(matrix[true, predicted])
+            if count:
+                axis.text(
+                    predicted,
+                    true,
+                    str(count),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if true == predicted else "black",
+                )
+    axis.set(
+        xticks=range(NUM_CLASSES),
+        yticks=range(NUM_CLASSES),
+        xlabel="predicted digit",
+        ylabel="true digit",
+        title="Confusion matrix (MNIST test set)",
+    )
+    _save(figure, path)
+
+
+def _save(figure: plt.Figure, path: Path) -> None:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

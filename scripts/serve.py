@@ -22,21 +22,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.properties"
 MODEL_STORE = ROOT / "model-store"
-ADDRESS_KEYS = {"inference": "inference_address", "management": "management_address", "metrics": "metrics_address"}
+# Every port TorchServe opens. Its gRPC servers cannot be switched off in 0.12, so they get
+# loopback ports of their own too, or a second instance would fail to bind 7070.
+HTTP_KEYS = {"inference": "inference_address", "management": "management_address", "metrics": "metrics_address"}
+GRPC_KEYS = {"grpc_inference": "grpc_inference_port", "grpc_management": "grpc_management_port"}
 STOP_GRACE_SECONDS = 10.0
 READY_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
 class Ports:
+    proxy: int
     inference: int
     management: int
     metrics: int
-    proxy: int
+    grpc_inference: int
+    grpc_management: int
 
     @classmethod
-    def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(4)))
+    def free(cls, proxy: int | None = None) -> Ports:
+        """Free loopback ports for everything (the proxy's may be given)."""
+        return cls(proxy or free_port(), *(free_port() for _ in range(5)))
+
+    @classmethod
+    def configured(cls, proxy: int) -> Ports:
+        """TorchServe's ports as config.properties sets them."""
+        properties = read_properties()
+        http = (int(properties[key].rsplit(":", 1)[1]) for key in HTTP_KEYS.values())
+        grpc = (int(properties[key]) for key in GRPC_KEYS.values())
+        return cls(proxy, *http, *grpc)
+
+    def torchserve_properties(self) -> dict[str, str]:
+        addresses = {key: f"http://127.0.0.1:{getattr(self, name)}" for name, key in HTTP_KEYS.items()}
+        return addresses | {key: str(getattr(self, name)) for name, key in GRPC_KEYS.items()}
 
 
 def free_port() -> int:
@@ -50,23 +68,16 @@ def read_properties(path: Path = CONFIG) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def port_of(address: str) -> int:
-    return int(address.rsplit(":", 1)[1])
-
-
-def configured_ports(proxy_port: int) -> Ports:
-    properties = read_properties()
-    return Ports(*(port_of(properties[key]) for key in ADDRESS_KEYS.values()), proxy=proxy_port)
-
-
 def write_config(ports: Ports, destination: Path, model_store: Path = MODEL_STORE) -> Path:
-    """config.properties with the addresses swapped for ``ports`` and the model store made absolute."""
-    replacements = {key: f"http://127.0.0.1:{getattr(ports, name)}" for name, key in ADDRESS_KEYS.items()}
-    replacements["model_store"] = str(model_store.resolve())
+    """config.properties with TorchServe's ports set to ``ports`` and the model store made absolute."""
+    replacements = ports.torchserve_properties() | {"model_store": str(model_store.resolve())}
     lines = []
     for line in CONFIG.read_text().splitlines():
         key = line.split("=", 1)[0].strip()
         lines.append(f"{key}={replacements[key]}" if key in replacements and not line.startswith("#") else line)
+    missing = set(replacements) - set(read_properties())
+    if missing:
+        raise KeyError(f"config.properties lacks {sorted(missing)}")
     destination.write_text("\n".join(lines) + "\n")
     return destination
 
@@ -176,15 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         help="proxy port (env GOCLASSIFY_PORT)",
     )
     parser.add_argument("--ready-timeout", type=float, default=120.0)
+    parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="TorchServe's logs, pid file, config")
+    parser.add_argument("--model-store", type=Path, default=MODEL_STORE)
+    parser.add_argument(
+        "--free-torchserve-ports",
+        action="store_true",
+        help="put TorchServe on free loopback ports instead of config.properties' (tests)",
+    )
     args = parser.parse_args(argv)
-    if not (MODEL_STORE / "mnist.mar").exists():
-        print("error: model-store/mnist.mar is missing; run `make mar` (make serve does)", file=sys.stderr)
+    if not (args.model_store / "mnist.mar").exists():
+        print(f"error: {args.model_store}/mnist.mar is missing; run `make mar` (make serve does)", file=sys.stderr)
         return 2
-    run_dir = ROOT / ".run"
-    run_dir.mkdir(exist_ok=True)
-    ports = configured_ports(args.port)
+    run_dir = args.run_dir.resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ports = Ports.free(args.port) if args.free_torchserve_ports else Ports.configured(args.port)
     started = time.monotonic()
-    config = write_config(ports, run_dir / "config.properties")
+    config = write_config(ports, run_dir / "config.properties", args.model_store)
     children = [start_torchserve(config, run_dir), start_proxy(ports)]
 
     def shut_down(signum: int, _frame: object) -> None:

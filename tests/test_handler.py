@@ -1,0 +1,125 @@
+"""The handler loaded from the built .mar by TorchServe's own model loader, and called as its worker does."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import ts
+from PIL import Image
+from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
+from ts.model_loader import TsModelLoader
+from ts.service import Service
+
+from handler.mnist_handler import format_predictions
+from tests.imaging import encode, png
+
+METRICS_YAML = Path(ts.__file__).parent / "configs" / "metrics.yaml"
+
+
+@pytest.fixture(scope="module")
+def service(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """What a TorchServe worker holds after loading the archive: handler initialized in its context."""
+    model_dir = tmp_path_factory.mktemp("mnist-model")
+    with zipfile.ZipFile(model_store / "mnist.mar") as archive:
+        archive.extractall(model_dir)
+    sys.path.insert(0, str(model_dir))  # the frontend puts the model dir on the worker's PYTHONPATH
+    try:
+        metrics = MetricsCacheYamlImpl(config_file_path=str(METRICS_YAML))
+        metrics.initialize_cache()
+        yield TsModelLoader().load("mnist", str(model_dir), "mnist_handler", None, 8, metrics_cache=metrics)
+    finally:
+        sys.path.remove(str(model_dir))
+
+
+def predict(service: Service, requests: list[dict[str, bytes]]) -> list[tuple[int, Any]]:
+    """Run one batch exactly as ``Service.predict`` does, returning (status, body) per request."""
+    batch = [
+        {
+            "requestId": f"request-{index}".encode(),
+            "parameters": [
+                {"name": name, "contentType": "application/octet-stream", "value": bytearray(value)}
+                for name, value in fields.items()
+            ],
+            "headers": [],
+        }
+        for index, fields in enumerate(requests)
+    ]
+    headers, inputs, request_ids = Service.retrieve_data_for_inference(batch)
+    service.context.request_ids = request_ids
+    service.context.request_processor = headers
+    service.context.metrics.request_ids = request_ids
+    outputs = service._entry_point(inputs, service.context)
+    assert isinstance(outputs, list) and len(outputs) == len(requests)
+    return [(service.context.get_response_status(i)[0], out) for i, out in enumerate(outputs)]
+
+
+def test_a_batch_is_one_forward_pass_with_per_request_errors(service, mnist_pixels, mnist_test):
+    model = service._entry_point.__self__.model  # the MnistHandler instance TorchServe created
+    batch_sizes: list[int] = []
+    hook = model.register_forward_hook(lambda _module, args, _out: batch_sizes.append(len(args[0])))
+    requests = [
+        {"image": png(mnist_pixels[0])},
+        {"image": b"junk"},
+        {"body": png(mnist_pixels[1])},
+        {"file": png(mnist_pixels[2])},
+        {"image": png(mnist_pixels[3])},
+    ]
+    try:
+        results = predict(service, requests)
+    finally:
+        hook.remove()
+    assert batch_sizes == [3]  # the three valid images, together
+    for index, digit in ((0, 0), (2, 1), (4, 3)):
+        status, body = results[index]
+        assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[digit])
+    assert results[1][0] == 400 and "not a decodable image" in results[1][1]["error"]
+    assert results[3][0] == 400 and "fields received: file" in results[3][1]["error"]
+
+
+def test_a_batch_of_only_bad_requests_answers_each(service):
+    results = predict(service, [{"image": b""}, {"image": b"GIF89a"}])
+    assert [status for status, _ in results] == [400, 400]
+    assert "empty" in results[0][1]["error"]
+
+
+def test_text_body_is_refused_not_crashed(service):
+    headers, inputs, ids = Service.retrieve_data_for_inference(
+        [{"requestId": b"r", "parameters": [{"name": "body", "contentType": "text/plain", "value": "hello"}]}]
+    )
+    service.context.request_processor, service.context.request_ids = headers, ids
+    service.context.metrics.request_ids = ids
+    outputs = service._entry_point(inputs, service.context)
+    assert service.context.get_response_status(0)[0] == 400
+    assert "not an image" in outputs[0]["error"]
+
+
+def test_handler_output_matches_the_offline_model(service, shipped_model, mnist_test, mnist_pixels):
+    requests = [{"image": png(mnist_pixels[i])} for i in range(16)]
+    results = predict(service, requests)
+    with torch.inference_mode():
+        expected = format_predictions(shipped_model(mnist_test.normalized()[:16]).softmax(dim=1))
+    for (status, body), want in zip(results, expected, strict=True):
+        assert status == 200
+        assert body["predicted_digit"] == want["predicted_digit"]
+        assert body["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
+
+
+def test_format_predictions_shape():
+    probabilities = torch.tensor([[0.05] * 9 + [0.55], [0.91] + [0.01] * 9])
+    first, second = format_predictions(probabilities)
+    assert first["predicted_digit"] == 9 and second["predicted_digit"] == 0
+    assert list(first["probabilities"]) == [str(d) for d in range(10)]
+    assert sum(second["probabilities"].values()) == pytest.approx(1.0)
+    assert all(type(p) is float for p in first["probabilities"].values())
+
+
+def test_big_upload_is_classified(service, mnist_pixels, mnist_test):
+    big = Image.fromarray(255 - mnist_pixels[5]).resize((3000, 3000)).convert("RGB")
+    status, body = predict(service, [{"image": encode(big, "JPEG", quality=90)}])[0]
+    assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[5])

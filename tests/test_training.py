@@ -1,0 +1,100 @@
+"""Training end to end on a few steps, its reproducibility, and the dataset's integrity checks."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.network import MnistClassifier, load_model
+from tests.conftest import DATA_DIR
+from train.__main__ import main as train_main
+from train.data import MNIST_MD5, DatasetError, prepare_mnist
+
+PLOTS = ("curves.png", "predictions.png", "confusion_matrix.png")
+
+
+def run_training(output: Path, seed: int = 7) -> dict:
+    code = train_main(
+        [
+            "--epochs",
+            "2",
+            "--max-steps",
+            "5",
+            "--seed",
+            str(seed),
+            "--data-dir",
+            str(DATA_DIR),
+            "--output-dir",
+            str(output),
+        ]
+    )
+    assert code == 0
+    return json.loads((output / "metrics.json").read_text())
+
+
+def test_training_writes_loadable_weights_metrics_and_plots(tmp_path, mnist_test):
+    metrics = run_training(tmp_path / "run")
+    model = load_model(str(tmp_path / "run" / "weights.pt"))  # weights_only=True inside
+    assert isinstance(model, MnistClassifier)
+    for name in PLOTS:
+        assert (tmp_path / "run" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [row["epoch"] for row in metrics["epochs"]] == [1, 2]
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["seed"] == 7
+    assert sum(map(sum, metrics["confusion_matrix"])) == len(mnist_test.labels)
+    assert {"torch", "torchvision", "python"} <= set(metrics["versions"])
+    # Five steps of Adam already beat chance by far: the loop really trains.
+    assert metrics["test_accuracy"] > 0.5
+
+
+def test_same_seed_same_weights(tmp_path, mnist_test):
+    first, second = run_training(tmp_path / "a"), run_training(tmp_path / "b")
+    assert first["weights_sha256"] == second["weights_sha256"]
+    third = run_training(tmp_path / "c", seed=8)
+    assert third["weights_sha256"] != first["weights_sha256"]
+    a = torch.load(tmp_path / "a" / "weights.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "weights.pt", weights_only=True)
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_shipped_metrics_meet_the_target():
+    metrics = json.loads((Path(__file__).parent.parent / "model" / "trained" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.986
+    assert metrics["hyperparameters"]["epochs"] == 10
+
+
+def test_shipped_weights_reach_their_recorded_accuracy(shipped_model, mnist_test):
+    metrics = json.loads((Path(__file__).parent.parent / "model" / "trained" / "metrics.json").read_text())
+    with torch.inference_mode():
+        predictions = shipped_model(mnist_test.normalized()).argmax(dim=1)
+    accuracy = (predictions == mnist_test.labels).float().mean().item()
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+
+
+def test_offline_source_is_verified(tmp_path, mnist_test):
+    """A corrupted source file is refused by checksum; gzipped and plain sources both work."""
+    source = tmp_path / "source"
+    source.mkdir()
+    raw = DATA_DIR / "MNIST" / "raw"
+    for name in MNIST_MD5:
+        with gzip.open(source / f"{name}.gz", "wb") as out:
+            out.write((raw / name).read_bytes())
+    prepare_mnist(tmp_path / "good", source)
+
+    plain = tmp_path / "plain"
+    shutil.copytree(raw, plain)
+    labels = plain / "t10k-labels-idx1-ubyte"
+    data = bytearray(labels.read_bytes())
+    data[100] ^= 1
+    labels.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="MD5"):
+        prepare_mnist(tmp_path / "bad", plain)
+
+
+def test_missing_source_file_is_named(tmp_path):
+    with pytest.raises(DatasetError, match="has neither train-images-idx3-ubyte"):
+        prepare_mnist(tmp_path / "data", tmp_path)

@@ -50,10 +50,10 @@ train: install
 	$(PY) -m train $(TRAIN_ARGS)
 
 bench: install
-	$(PY) scripts/bench_http.py
+	$(PY) -m scripts.bench_http
 
 eval-uploads: install
-	$(PY) scripts/evaluate_uploads.py
+	$(PY) -m scripts.evaluate_uploads
 
 clean:
 	rm -rf $(MAR) .run logs .pytest_cache .ruff_cache

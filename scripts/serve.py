@@ -16,6 +16,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,6 +165,25 @@ def stop(child: subprocess.Popen[bytes]) -> None:
             time.sleep(0.1)
         if not _group_alive(child.pid):
             return
+
+
+@contextmanager
+def running_deployment(model_store: Path, run_dir: Path, timeout: float = 120.0) -> Iterator[Ports]:
+    """TorchServe and the proxy on free loopback ports, logs in ``run_dir``; stopped on exit."""
+    ports = Ports.free()
+    config = write_config(ports, run_dir / "config.properties", model_store)
+    torchserve = start_torchserve(config, run_dir, run_dir / "torchserve.log")
+    children = [torchserve, start_proxy(ports, run_dir / "proxy.log")]
+    try:
+        wait_until_ready(ports.proxy, timeout, children)
+        yield ports
+    except (RuntimeError, TimeoutError):
+        for log in sorted(run_dir.rglob("*.log")):
+            print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
+        raise
+    finally:
+        for child in reversed(children):
+            stop(child)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,23 +68,5 @@ class Deployment:
 def deployment(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """Real TorchServe (Java frontend + Python workers) and the real proxy, on free loopback ports."""
     run_dir = tmp_path_factory.mktemp("deployment")
-    ports = serve.Ports.free()
-    config = serve.write_config(ports, run_dir / "config.properties", model_store)
-    children = [
-        serve.start_torchserve(config, run_dir, run_dir / "torchserve.log"),
-        serve.start_proxy(ports, run_dir / "proxy.log"),
-    ]
-    try:
-        serve.wait_until_ready(ports.proxy, READY_TIMEOUT, children)
+    with serve.running_deployment(model_store, run_dir, READY_TIMEOUT) as ports:
         yield Deployment(ports, run_dir)
-    except (RuntimeError, TimeoutError):
-        _dump_logs(run_dir)
-        raise
-    finally:
-        for child in reversed(children):
-            serve.stop(child)
-
-
-def _dump_logs(run_dir: Path) -> None:
-    for log in sorted(run_dir.rglob("*.log")):
-        print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)

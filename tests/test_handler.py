@@ -16,8 +16,8 @@ from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
 from ts.model_loader import TsModelLoader
 from ts.service import Service
 
+from evaluation.imaging import encode, png
 from handler.mnist_handler import format_predictions
-from tests.imaging import encode, png
 
 METRICS_YAML = Path(ts.__file__).parent / "configs" / "metrics.yaml"
 

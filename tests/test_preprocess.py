@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from evaluation.imaging import digit_image, encode, png
 from model.preprocess import (
     DIGIT_BOX,
     IMAGE_SIZE,
@@ -16,7 +17,6 @@ from model.preprocess import (
     normalize,
     preprocess_image_bytes,
 )
-from tests.imaging import digit_image, encode, png
 
 BACKGROUND = -MNIST_MEAN / MNIST_STD  # a black pixel after normalization
 

@@ -9,10 +9,10 @@ import sys
 import psutil
 import pytest
 
+from evaluation.imaging import png
 from scripts.serve import ROOT, free_port, wait_until_ready
 from tests.conftest import READY_TIMEOUT
 from tests.http import upload
-from tests.imaging import png
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
+from evaluation.imaging import digit_image, encode, png
 from model.preprocess import preprocess_image_bytes
 from scripts import serve
 from tests.conftest import Deployment
 from tests.http import multipart, request, upload
-from tests.imaging import digit_image, encode, png
 
 DIGITS = [str(d) for d in range(10)]
 

@@ -1,4 +1,4 @@
-"""Helpers that turn MNIST arrays into image files the way users' uploads arrive."""
+"""Encoding MNIST arrays as image files, for the evaluation sets, the benchmark and the tests."""
 
 from __future__ import annotations
 

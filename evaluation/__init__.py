@@ -1,0 +1,1 @@
+"""Evaluation beyond MNIST tensors: realistic uploads, hand-drawn digits, and the HTTP path."""

@@ -1,0 +1,103 @@
+"""Accuracy on realistic uploads, per variant, offline and through HTTP: ``make eval-uploads``.
+
+Offline: the shipped weights on ``preprocess_image_bytes`` of each file. HTTP: the same files
+through ``POST /classify`` on a real TorchServe + proxy that this script starts on free loopback
+ports (or ``--url`` of one already running). Prints a Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from evaluation.client import classify_all
+from evaluation.handdrawn import handdrawn_set
+from evaluation.imaging import encode
+from evaluation.uploads import SEED, Upload, build_uploads
+from model.network import load_model
+from model.preprocess import preprocess_image_bytes
+from scripts.build_mar import build
+from scripts.serve import ROOT, running_deployment
+from train.data import load_split, prepare_mnist
+
+WEIGHTS = ROOT / "model" / "trained" / "weights.pt"
+
+
+def offline_predictions(files: list[bytes]) -> list[int]:
+    model = load_model(str(WEIGHTS))
+    with torch.inference_mode():
+        batch = torch.stack([preprocess_image_bytes(data) for data in files])
+        return model(batch).argmax(dim=1).tolist()
+
+
+def http_predictions(url: str, files: list[bytes]) -> list[int]:
+    answers = classify_all(url, files)
+    bad = [a for a in answers if a.status != 200]
+    if bad:
+        raise RuntimeError(f"{len(bad)} requests failed, first: {bad[0].status} {bad[0].body}")
+    return [a.body["predicted_digit"] for a in answers]
+
+
+def load_sets(count: int, data_dir: Path) -> tuple[list[Upload], list[int]]:
+    prepare_mnist(data_dir)
+    test = load_split(data_dir, train=False)
+    pixels = (test.images.squeeze(1) * 255).round().to(torch.uint8).numpy()
+    uploads = build_uploads(pixels, range(count))
+    labels = [int(test.labels[u.index]) for u in uploads]
+    for digit, _writer, image in handdrawn_set():
+        uploads.append(Upload("hand-drawn", -1, encode(image, "PNG")))
+        labels.append(digit)
+    return uploads, labels
+
+
+def table(uploads: list[Upload], labels: list[int], columns: dict[str, list[int]]) -> str:
+    hits: dict[str, dict[str, int]] = {name: defaultdict(int) for name in columns}
+    totals: dict[str, int] = defaultdict(int)
+    for i, upload in enumerate(uploads):
+        totals[upload.variant] += 1
+        for name, predictions in columns.items():
+            hits[name][upload.variant] += int(predictions[i] == labels[i])
+    lines = ["| variant | images | " + " | ".join(columns) + " |", "|---|---:|" + "---:|" * len(columns)]
+    for variant, total in totals.items():
+        cells = " | ".join(f"{100 * hits[name][variant] / total:.1f}%" for name in columns)
+        lines.append(f"| {variant} | {total} | {cells} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=500, help="MNIST test digits per variant")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
+    parser.add_argument("--url", help="a running proxy's /classify (default: start one on free ports)")
+    parser.add_argument("--offline-only", action="store_true")
+    args = parser.parse_args(argv)
+    uploads, labels = load_sets(args.count, args.data_dir)
+    files = [u.data for u in uploads]
+    started = time.perf_counter()
+    columns = {"offline": offline_predictions(files)}
+    print(f"offline: {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if not args.offline_only:
+        started = time.perf_counter()
+        if args.url:
+            columns["HTTP"] = http_predictions(args.url, files)
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                store = build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", Path(scratch) / "store")
+                with running_deployment(store.parent, Path(scratch)) as ports:
+                    columns["HTTP"] = http_predictions(f"http://127.0.0.1:{ports.proxy}/classify", files)
+        print(f"HTTP: {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        agree = sum(a == b for a, b in zip(columns["offline"], columns["HTTP"], strict=True))
+        print(f"HTTP and offline agree on {agree}/{len(files)} images", file=sys.stderr)
+    print(f"User-upload evaluation set (seed {SEED}, {args.count} MNIST test digits per variant):\n")
+    print(table(uploads, labels, columns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

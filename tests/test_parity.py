@@ -1,0 +1,35 @@
+"""Parity, proven: all 10,000 MNIST test images through POST /classify equal the offline model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from evaluation.client import classify_all
+from evaluation.imaging import png
+from model.preprocess import preprocess_image_bytes
+from tests.conftest import Deployment
+
+DIGITS = [str(d) for d in range(10)]
+
+
+@pytest.mark.slow
+def test_every_mnist_test_image_over_http_matches_the_offline_model(
+    deployment: Deployment, mnist_pixels, mnist_test, shipped_model
+):
+    files = [png(pixels) for pixels in mnist_pixels]
+    assert len(files) == 10_000
+    offline_inputs = torch.stack([preprocess_image_bytes(data) for data in files])
+    # The served preprocessing of an MNIST PNG is the training tensor: accuracy cannot drift.
+    torch.testing.assert_close(offline_inputs, mnist_test.normalized(), atol=1e-6, rtol=0)
+    with torch.inference_mode():
+        expected = shipped_model(offline_inputs).softmax(dim=1)
+
+    answers = classify_all(f"{deployment.proxy}/classify", files)
+
+    assert [a.status for a in answers] == [200] * len(files)
+    served = torch.tensor([[a.body["probabilities"][d] for d in DIGITS] for a in answers], dtype=torch.float64)
+    predicted = torch.tensor([a.body["predicted_digit"] for a in answers])
+    assert torch.equal(predicted, expected.argmax(dim=1))
+    worst = (served - expected.double()).abs().max().item()
+    assert worst <= 1e-5, f"largest probability difference {worst:.2e}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from http import HTTPStatus
 from typing import Any
 
 import torch
@@ -59,7 +60,8 @@ class MnistHandler(BaseHandler):
         responses: list[Prediction] = []
         for index, item in enumerate(inputs):
             if isinstance(item, InvalidImageError):
-                context.set_response_status(item.status, str(item), index)
+                # The reason phrase goes into the status line: keep it the standard one.
+                context.set_response_status(item.status, HTTPStatus(item.status).phrase, index)
                 responses.append({"error": str(item)})
             else:
                 responses.append(next(predictions))
@@ -74,6 +76,9 @@ class MnistHandler(BaseHandler):
                 results.append(preprocess_image_bytes(request_image(row)))
             except InvalidImageError as error:
                 results.append(error)
+            except Exception:  # a decoder bug on one odd file must not fail the whole batch
+                logger.exception("unexpected error while reading an upload")
+                results.append(InvalidImageError("the image could not be processed"))
         return results
 
     @torch.inference_mode()

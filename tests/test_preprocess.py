@@ -155,3 +155,25 @@ def test_pixel_cap_is_checked_before_decoding():
         preprocess_image_bytes(data, max_pixels=5_000_000)
     assert caught.value.status == 413
     assert preprocess_image_bytes(data, max_pixels=6_000_000).shape == (1, 28, 28)
+
+
+def test_mutated_files_never_escape_as_other_errors():
+    """Bytes flipped, cut and inserted into valid files: a tensor or an InvalidImageError, nothing else."""
+    rng = np.random.default_rng(0)
+    source = Image.fromarray(rng.integers(0, 256, size=(60, 50), dtype=np.uint8))
+    files = [
+        encode(source.convert(mode), fmt)
+        for fmt, mode in [("PNG", "L"), ("PNG", "RGBA"), ("JPEG", "RGB"), ("GIF", "P"), ("BMP", "RGB"), ("WEBP", "RGB")]
+    ]
+    for _ in range(600):
+        data = bytearray(files[rng.integers(len(files))])
+        for _ in range(rng.integers(1, 6)):
+            position = int(rng.integers(len(data)))
+            if rng.random() < 0.7:
+                data[position] = int(rng.integers(256))
+            else:
+                del data[position : position + int(rng.integers(1, 40))]
+        try:
+            assert preprocess_image_bytes(bytes(data)).shape == (1, IMAGE_SIZE, IMAGE_SIZE)
+        except InvalidImageError as error:
+            assert 400 <= error.status < 500

@@ -26,6 +26,8 @@ def test_serve_starts_serves_and_stops_cleanly(stop_signal, tmp_path, model_stor
         "--free-torchserve-ports",
         "--run-dir",
         str(tmp_path),
+        "--model-store",
+        str(model_store),
     ]
     launcher = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

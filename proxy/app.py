@@ -41,13 +41,14 @@ class UploadError(Exception):
 async def classify(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
     try:
-        filename, data = await read_image_field(request, settings.max_upload_bytes)
+        data = await read_image_field(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
     form = aiohttp.FormData()
     # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
     # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
-    form.add_field(IMAGE_FIELD, data, filename=filename, content_type="application/octet-stream")
+    # The client's filename is not forwarded: TorchServe has no use for it.
+    form.add_field(IMAGE_FIELD, data, filename="upload", content_type="application/octet-stream")
     url = f"{settings.inference_url}/predictions/{settings.model_name}"
     try:
         async with request.app[SESSION_KEY].post(url, data=form) as upstream:
@@ -78,7 +79,7 @@ def relay(status: int, body: bytes) -> web.Response:
     return error(502, f"unexpected answer from the model server (HTTP {status})")
 
 
-async def read_image_field(request: web.Request, limit: int) -> tuple[str, bytes]:
+async def read_image_field(request: web.Request, limit: int) -> bytes:
     """Stream the multipart body; return the ``image`` part, refusing oversize and empty files."""
     if request.content_length is not None and request.content_length > limit:
         raise UploadError(413, f"request body over the {limit} byte limit")
@@ -101,7 +102,7 @@ async def read_image_field(request: web.Request, limit: int) -> tuple[str, bytes
             if part.name == IMAGE_FIELD:
                 if not data:
                     raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
-                return part.filename or "upload", bytes(data)
+                return bytes(data)
             seen.append(part.name or "?")
     except (ValueError, AssertionError, aiohttp.ClientPayloadError) as exc:
         raise UploadError(400, f"malformed multipart body: {exc}") from exc

@@ -1,0 +1,29 @@
+"""Proxy settings: defaults, environment variables, flags, and their precedence."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.settings import Settings, parse_settings
+
+
+def test_defaults():
+    settings = parse_settings([], environ={})
+    assert settings == Settings()
+    assert settings.max_upload_bytes == 10 * 1024 * 1024 and settings.port == 8000
+
+
+def test_environment_then_flags():
+    environ = {
+        "GOCLASSIFY_PORT": "9001",
+        "GOCLASSIFY_INFERENCE_URL": "http://ts:8080",
+        "GOCLASSIFY_CONNECT_TIMEOUT": "0.5",
+    }
+    settings = parse_settings([], environ=environ)
+    assert (settings.port, settings.inference_url, settings.connect_timeout) == (9001, "http://ts:8080", 0.5)
+    assert parse_settings(["--port", "9002"], environ=environ).port == 9002
+
+
+def test_nonsense_limit_is_refused():
+    with pytest.raises(SystemExit):
+        parse_settings(["--max-upload-bytes", "0"], environ={})

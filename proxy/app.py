@@ -54,12 +54,18 @@ async def classify(request: web.Request) -> web.Response:
         async with request.app[SESSION_KEY].post(url, data=form) as upstream:
             body = await upstream.read()
             status = upstream.status
+    except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
+        return unreachable(url, exc)
     except TimeoutError:
         return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
     except aiohttp.ClientError as exc:
-        logger.warning("TorchServe unreachable at %s: %s", url, exc)
-        return error(503, "the model server is unreachable; try again shortly")
+        return unreachable(url, exc)
     return relay(status, body)
+
+
+def unreachable(url: str, exc: Exception) -> web.Response:
+    logger.warning("TorchServe unreachable at %s: %s", url, exc)
+    return error(503, "the model server is unreachable; try again shortly")
 
 
 def relay(status: int, body: bytes) -> web.Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import subprocess
+import sys
 import time
 import zlib
 
@@ -198,3 +200,31 @@ def test_probabilities_are_floats_summing_to_one(deployment: Deployment):
     assert status == 200
     assert_prediction(body)
     assert all(isinstance(p, float) for p in body["probabilities"].values())
+
+
+def test_proxy_answers_504_when_torchserve_hangs(tmp_path, mnist_pixels):
+    """An upstream that accepts the connection and never answers: 504 JSON after the configured timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = serve.free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--port",
+            str(port),
+            "--upstream-timeout",
+            "1",
+            "--inference-url",
+            f"http://127.0.0.1:{silent.getsockname()[1]}",
+        ]
+        proxy = subprocess.Popen(
+            command, cwd=serve.ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            _wait_for_listen(port, proxy)
+            status, body = upload(f"http://127.0.0.1:{port}/classify", png(mnist_pixels[0]))
+            assert status == 504 and "did not answer within 1 s" in body["error"]
+        finally:
+            serve.stop(proxy)

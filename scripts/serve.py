@@ -103,7 +103,8 @@ def start_torchserve(config: Path, run_dir: Path, log: Path | None = None) -> su
     return _spawn(command, run_dir, log, env)
 
 
-def start_proxy(ports: Ports, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_proxy(ports: Ports, log: Path | None = None, *options: str) -> subprocess.Popen[bytes]:
+    """Start the proxy in front of TorchServe's ``ports``; ``options`` are further proxy flags."""
     command = [
         sys.executable,
         "-m",
@@ -114,6 +115,7 @@ def start_proxy(ports: Ports, log: Path | None = None) -> subprocess.Popen[bytes
         f"http://127.0.0.1:{ports.inference}",
         "--management-url",
         f"http://127.0.0.1:{ports.management}",
+        *options,
     ]
     return _spawn(command, ROOT, log)
 

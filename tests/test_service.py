@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import struct
-import subprocess
-import sys
 import time
 import zlib
 
@@ -207,24 +206,11 @@ def test_proxy_answers_504_when_torchserve_hangs(tmp_path, mnist_pixels):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        port = serve.free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "proxy",
-            "--port",
-            str(port),
-            "--upstream-timeout",
-            "1",
-            "--inference-url",
-            f"http://127.0.0.1:{silent.getsockname()[1]}",
-        ]
-        proxy = subprocess.Popen(
-            command, cwd=serve.ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        ports = dataclasses.replace(serve.Ports.free(), inference=silent.getsockname()[1])
+        proxy = serve.start_proxy(ports, tmp_path / "proxy.log", "--upstream-timeout", "1")
         try:
-            _wait_for_listen(port, proxy)
-            status, body = upload(f"http://127.0.0.1:{port}/classify", png(mnist_pixels[0]))
+            _wait_for_listen(ports.proxy, proxy)
+            status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", png(mnist_pixels[0]))
             assert status == 504 and "did not answer within 1 s" in body["error"]
         finally:
             serve.stop(proxy)

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         store = build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", Path(scratch) / "store").parent
         started = time.perf_counter()
-        with running_deployment(store, Path(scratch)) as ports:
+        with running_deployment(store, Path(scratch)) as running:
+            ports = running.ports
             print(f"time to ready:  {time.perf_counter() - started:.1f} s (TorchServe + proxy start to /healthz 200)")
             print(f"memory idle:    {serving_memory_mb(ports.proxy):.0f} MB RSS (frontend, workers, proxy)")
             run(f"http://127.0.0.1:{ports.proxy}/classify", files, labels, args.concurrency)

@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with tempfile.TemporaryDirectory() as scratch:
                 store = build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", Path(scratch) / "store")
-                with running_deployment(store.parent, Path(scratch)) as ports:
-                    columns["HTTP"] = http_predictions(f"http://127.0.0.1:{ports.proxy}/classify", files)
+                with running_deployment(store.parent, Path(scratch)) as running:
+                    columns["HTTP"] = http_predictions(f"http://127.0.0.1:{running.ports.proxy}/classify", files)
         print(f"HTTP: {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         agree = sum(a == b for a, b in zip(columns["offline"], columns["HTTP"], strict=True))
         print(f"HTTP and offline agree on {agree}/{len(files)} images", file=sys.stderr)

@@ -169,16 +169,39 @@ def stop(child: subprocess.Popen[bytes]) -> None:
             return
 
 
+@dataclass(frozen=True)
+class Deployment:
+    ports: Ports
+    children: tuple[subprocess.Popen[bytes], ...]
+
+    def alive(self) -> bool:
+        return all(child.poll() is None for child in self.children)
+
+    @property
+    def proxy(self) -> str:
+        return f"http://127.0.0.1:{self.ports.proxy}"
+
+    @property
+    def inference(self) -> str:
+        return f"http://127.0.0.1:{self.ports.inference}"
+
+
 @contextmanager
-def running_deployment(model_store: Path, run_dir: Path, timeout: float = 120.0) -> Iterator[Ports]:
-    """TorchServe and the proxy on free loopback ports, logs in ``run_dir``; stopped on exit."""
-    ports = Ports.free()
+def running_deployment(
+    model_store: Path, run_dir: Path, ports: Ports | None = None, timeout: float = 120.0, log_to_files: bool = True
+) -> Iterator[Deployment]:
+    """TorchServe and the proxy (on free loopback ports unless ``ports`` is given), ready; stopped on exit.
+
+    With ``log_to_files`` their output goes to ``run_dir``/*.log and is printed if start-up fails;
+    otherwise it stays on our console.
+    """
+    ports = ports or Ports.free()
     config = write_config(ports, run_dir / "config.properties", model_store)
-    torchserve = start_torchserve(config, run_dir, run_dir / "torchserve.log")
-    children = [torchserve, start_proxy(ports, run_dir / "proxy.log")]
+    logs = (run_dir / "torchserve.log", run_dir / "proxy.log") if log_to_files else (None, None)
+    children = (start_torchserve(config, run_dir, logs[0]), start_proxy(ports, logs[1]))
     try:
-        wait_until_ready(ports.proxy, timeout, children)
-        yield ports
+        wait_until_ready(ports.proxy, timeout, list(children))
+        yield Deployment(ports, children)
     except (RuntimeError, TimeoutError):
         for log in sorted(run_dir.rglob("*.log")):
             print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
@@ -225,33 +248,28 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     ports = Ports.free(args.port) if args.free_torchserve_ports else Ports.configured(args.port)
     started = time.monotonic()
-    config = write_config(ports, run_dir / "config.properties", args.model_store)
-    children = [start_torchserve(config, run_dir), start_proxy(ports)]
 
     def shut_down(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shut_down)
     try:
-        wait_until_ready(args.port, args.ready_timeout, children)
-        print(
-            f"\nGoClassify ready in {time.monotonic() - started:.1f} s: "
-            f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n",
-            flush=True,
-        )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("error: a service exited; stopping the other", file=sys.stderr)
-        return 1
+        with running_deployment(args.model_store, run_dir, ports, args.ready_timeout, log_to_files=False) as running:
+            print(
+                f"\nGoClassify ready in {time.monotonic() - started:.1f} s: "
+                f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n",
+                flush=True,
+            )
+            while running.alive():
+                time.sleep(0.5)
+            print("error: a service exited; stopping the other", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
         print("\nstopping GoClassify...", flush=True)
         return 0
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}; TorchServe logs are in {run_dir / 'logs'}", file=sys.stderr)
         return 1
-    finally:
-        for child in reversed(children):
-            stop(child)
 
 
 if __name__ == "__main__":

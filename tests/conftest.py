@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,27 +45,9 @@ def model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return store
 
 
-@dataclass(frozen=True)
-class Deployment:
-    ports: serve.Ports
-    run_dir: Path
-
-    @property
-    def proxy(self) -> str:
-        return f"http://127.0.0.1:{self.ports.proxy}"
-
-    @property
-    def inference(self) -> str:
-        return f"http://127.0.0.1:{self.ports.inference}"
-
-    @property
-    def management(self) -> str:
-        return f"http://127.0.0.1:{self.ports.management}"
-
-
 @pytest.fixture(scope="session")
-def deployment(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[serve.Deployment]:
     """Real TorchServe (Java frontend + Python workers) and the real proxy, on free loopback ports."""
     run_dir = tmp_path_factory.mktemp("deployment")
-    with serve.running_deployment(model_store, run_dir, READY_TIMEOUT) as ports:
-        yield Deployment(ports, run_dir)
+    with serve.running_deployment(model_store, run_dir, timeout=READY_TIMEOUT) as running:
+        yield running

@@ -8,7 +8,7 @@ import torch
 from evaluation.client import classify_all
 from evaluation.imaging import png
 from model.preprocess import preprocess_image_bytes
-from tests.conftest import Deployment
+from scripts.serve import Deployment
 
 DIGITS = [str(d) for d in range(10)]
 

@@ -18,7 +18,7 @@ from PIL import Image
 from evaluation.imaging import digit_image, encode, png
 from model.preprocess import preprocess_image_bytes
 from scripts import serve
-from tests.conftest import Deployment
+from scripts.serve import Deployment
 from tests.http import multipart, request, upload
 
 DIGITS = [str(d) for d in range(10)]

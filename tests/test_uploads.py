@@ -12,7 +12,7 @@ from evaluation.handdrawn import OUTPUT, handdrawn_set
 from evaluation.imaging import encode
 from evaluation.uploads import VARIANTS, build_uploads
 from model.preprocess import preprocess_image_bytes
-from tests.conftest import Deployment
+from scripts.serve import Deployment
 
 DIGITS_PER_VARIANT = 200
 # Floors a little under the measured figures (README): a regression in preprocessing trips them.

@@ -97,7 +97,7 @@ def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> Image
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"the image data is truncated or corrupt: {exc}") from exc
     # Phone photos are stored sideways with an EXIF orientation tag; honour it.
-    return ImageOps.exif_transpose(image) or image
+    return ImageOps.exif_transpose(image)
 
 
 def to_ink(image: Image.Image) -> np.ndarray:
@@ -118,9 +118,7 @@ def to_grayscale(image: Image.Image) -> np.ndarray:
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit PNGs open as I;16 or I (32-bit container holding 0..65535).
         return np.asarray(image, dtype=np.float64) / 65535.0
-    if image.mode == "F":
-        return np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
-    if image.mode == "P" or image.mode == "PA":
+    if image.mode in ("P", "PA"):
         # Palette entries may carry transparency (tRNS / GIF transparency index).
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "La", "RGBa"):

@@ -252,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     def shut_down(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, shut_down)
+    # SIGINT explicitly too: a shell starting us in the background would leave it ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, shut_down)
     try:
         with running_deployment(args.model_store, run_dir, ports, args.ready_timeout, log_to_files=False) as running:
             print(

@@ -12,7 +12,7 @@ import pytest
 from evaluation.imaging import png
 from scripts.serve import ROOT, free_port, wait_until_ready
 from tests.conftest import READY_TIMEOUT
-from tests.http import upload
+from tests.http_helpers import upload
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

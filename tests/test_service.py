@@ -19,7 +19,7 @@ from evaluation.imaging import digit_image, encode, png
 from model.preprocess import preprocess_image_bytes
 from scripts import serve
 from scripts.serve import Deployment
-from tests.http import multipart, request, upload
+from tests.http_helpers import multipart, request, upload
 
 DIGITS = [str(d) for d in range(10)]
 

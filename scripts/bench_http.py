@@ -15,11 +15,9 @@ import time
 from pathlib import Path
 
 import psutil
-import torch
 
 from evaluation.client import DEFAULT_CONCURRENCY, Answer, classify_all
 from evaluation.imaging import png
-from model.preprocess import IMAGE_SIZE
 from scripts.build_mar import build
 from scripts.serve import ROOT, running_deployment
 from train.data import load_split, prepare_mnist
@@ -68,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     prepare_mnist(args.data_dir)
     test = load_split(args.data_dir, train=False)
-    pixels = (test.images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE) * 255).round().to(torch.uint8).numpy()
-    files, labels = [png(p) for p in pixels], test.labels.tolist()
+    files, labels = [png(p) for p in test.pixels()], test.labels.tolist()
     print(f"{len(files)} MNIST test images as PNG, {args.concurrency} concurrent requests")
     if args.url:
         run(args.url, files, labels, args.concurrency)

@@ -47,8 +47,7 @@ def http_predictions(url: str, files: list[bytes]) -> list[int]:
 def load_sets(count: int, data_dir: Path) -> tuple[list[Upload], list[int]]:
     prepare_mnist(data_dir)
     test = load_split(data_dir, train=False)
-    pixels = (test.images.squeeze(1) * 255).round().to(torch.uint8).numpy()
-    uploads = build_uploads(pixels, range(count))
+    uploads = build_uploads(test.pixels(), range(count))
     labels = [int(test.labels[u.index]) for u in uploads]
     for digit, _writer, image in handdrawn_set():
         uploads.append(Upload("hand-drawn", -1, encode(image, "PNG")))

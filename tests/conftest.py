@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from model.network import MnistClassifier, load_model
 from scripts import serve
@@ -30,7 +29,7 @@ def mnist_test() -> Split:
 @pytest.fixture(scope="session")
 def mnist_pixels(mnist_test: Split) -> np.ndarray:
     """Test digits as uint8 arrays (N, 28, 28), exactly as stored in the IDX file."""
-    return (mnist_test.images.squeeze(1) * 255).round().to(torch.uint8).numpy()
+    return mnist_test.pixels()
 
 
 @pytest.fixture(scope="session")

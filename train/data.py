@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torchvision import datasets
 
@@ -44,6 +45,10 @@ class Split:
 
     def normalized(self) -> torch.Tensor:
         return normalize(self.images)
+
+    def pixels(self) -> np.ndarray:
+        """The digits as stored in the IDX file: (N, 28, 28) uint8, to encode as image files."""
+        return (self.images.squeeze(1) * 255).round().to(torch.uint8).numpy()
 
 
 def raw_dir(data_dir: Path) -> Path:

@@ -37,7 +37,7 @@ $(MAR): $(MAR_INPUTS) | $(VENV)/.installed
 mar: $(MAR)
 
 serve: $(MAR)
-	$(PY) scripts/serve.py
+	$(PY) -m scripts.serve
 
 lint: install
 	$(PY) -m ruff check .

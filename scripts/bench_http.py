@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,11 +17,8 @@ import psutil
 
 from evaluation.client import DEFAULT_CONCURRENCY, Answer, classify_all
 from evaluation.imaging import png
-from scripts.build_mar import build
-from scripts.serve import ROOT, running_deployment
+from scripts.serve import ROOT, serving_current_sources
 from train.data import load_split, prepare_mnist
-
-WEIGHTS = ROOT / "model" / "trained" / "weights.pt"
 
 
 def report(answers: list[Answer], labels: list[int], seconds: float) -> None:
@@ -71,15 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         run(args.url, files, labels, args.concurrency)
         return 0
-    with tempfile.TemporaryDirectory() as scratch:
-        store = build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", Path(scratch) / "store").parent
-        started = time.perf_counter()
-        with running_deployment(store, Path(scratch)) as running:
-            ports = running.ports
-            print(f"time to ready:  {time.perf_counter() - started:.1f} s (TorchServe + proxy start to /healthz 200)")
-            print(f"memory idle:    {serving_memory_mb(ports.proxy):.0f} MB RSS (frontend, workers, proxy)")
-            run(f"http://127.0.0.1:{ports.proxy}/classify", files, labels, args.concurrency)
-            print(f"memory loaded:  {serving_memory_mb(ports.proxy):.0f} MB RSS")
+    with serving_current_sources() as running:
+        print(f"time to ready:  {running.ready_seconds:.1f} s (TorchServe + proxy start to /healthz 200)")
+        print(f"memory idle:    {serving_memory_mb(running.ports.proxy):.0f} MB RSS (frontend, workers, proxy)")
+        run(f"{running.proxy}/classify", files, labels, args.concurrency)
+        print(f"memory loaded:  {serving_memory_mb(running.ports.proxy):.0f} MB RSS")
     return 0
 
 

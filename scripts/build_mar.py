@@ -23,6 +23,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS = ROOT / "model" / "trained" / "weights.pt"  # the shipped weights
+HANDLER = ROOT / "handler" / "mnist_handler.py"
 MODEL_NAME = "mnist"
 MODEL_VERSION = "1.0"
 PACKAGE_FILES = ("__init__.py", "network.py", "preprocess.py")  # the importable part of model/
@@ -32,13 +34,14 @@ ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", type=Path, default=ROOT / "model" / "trained" / "weights.pt")
-    parser.add_argument("--handler", type=Path, default=ROOT / "handler" / "mnist_handler.py")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS)
+    parser.add_argument("--handler", type=Path, default=HANDLER)
     parser.add_argument("--export-path", type=Path, default=ROOT / "model-store")
     return parser.parse_args(argv)
 
 
-def build(weights: Path, handler: Path, export_path: Path) -> Path:
+def build(export_path: Path, weights: Path = WEIGHTS, handler: Path = HANDLER) -> Path:
+    """Write ``<export_path>/mnist.mar``; return its path."""
     with tempfile.TemporaryDirectory(prefix="goclassify-mar-") as scratch:
         work = Path(scratch)
         extra = work / "extra"
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.weights.exists():
         print(f"error: no weights at {args.weights}; run `make train` first", file=sys.stderr)
         return 2
-    target = build(args.weights, args.handler, args.export_path)
+    target = build(args.export_path, args.weights, args.handler)
     print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
     return 0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,11 +21,9 @@ from evaluation.imaging import encode
 from evaluation.uploads import SEED, Upload, build_uploads
 from model.network import load_model
 from model.preprocess import preprocess_image_bytes
-from scripts.build_mar import build
-from scripts.serve import ROOT, running_deployment
+from scripts.build_mar import WEIGHTS
+from scripts.serve import ROOT, serving_current_sources
 from train.data import load_split, prepare_mnist
-
-WEIGHTS = ROOT / "model" / "trained" / "weights.pt"
 
 
 def offline_predictions(files: list[bytes]) -> list[int]:
@@ -86,10 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.url:
             columns["HTTP"] = http_predictions(args.url, files)
         else:
-            with tempfile.TemporaryDirectory() as scratch:
-                store = build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", Path(scratch) / "store")
-                with running_deployment(store.parent, Path(scratch)) as running:
-                    columns["HTTP"] = http_predictions(f"http://127.0.0.1:{running.ports.proxy}/classify", files)
+            with serving_current_sources() as running:
+                columns["HTTP"] = http_predictions(f"{running.proxy}/classify", files)
         print(f"HTTP: {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         agree = sum(a == b for a, b in zip(columns["offline"], columns["HTTP"], strict=True))
         print(f"HTTP and offline agree on {agree}/{len(files)} images", file=sys.stderr)

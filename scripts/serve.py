@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.build_mar import build
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.properties"
@@ -169,10 +172,20 @@ def stop(child: subprocess.Popen[bytes]) -> None:
             return
 
 
+@contextmanager
+def serving_current_sources(timeout: float = 120.0) -> Iterator[Deployment]:
+    """A .mar freshly built from the working tree, served on free ports from a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="goclassify-") as scratch:
+        store = build(Path(scratch) / "model-store").parent
+        with running_deployment(store, Path(scratch), timeout=timeout) as running:
+            yield running
+
+
 @dataclass(frozen=True)
 class Deployment:
     ports: Ports
     children: tuple[subprocess.Popen[bytes], ...]
+    ready_seconds: float  # from starting the processes to /healthz answering 200
 
     def alive(self) -> bool:
         return all(child.poll() is None for child in self.children)
@@ -200,8 +213,7 @@ def running_deployment(
     logs = (run_dir / "torchserve.log", run_dir / "proxy.log") if log_to_files else (None, None)
     children = (start_torchserve(config, run_dir, logs[0]), start_proxy(ports, logs[1]))
     try:
-        wait_until_ready(ports.proxy, timeout, list(children))
-        yield Deployment(ports, children)
+        yield Deployment(ports, children, wait_until_ready(ports.proxy, timeout, list(children)))
     except (RuntimeError, TimeoutError):
         for log in sorted(run_dir.rglob("*.log")):
             print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
@@ -247,7 +259,6 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     ports = Ports.free(args.port) if args.free_torchserve_ports else Ports.configured(args.port)
-    started = time.monotonic()
 
     def shut_down(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -258,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with running_deployment(args.model_store, run_dir, ports, args.ready_timeout, log_to_files=False) as running:
             print(
-                f"\nGoClassify ready in {time.monotonic() - started:.1f} s: "
+                f"\nGoClassify ready in {running.ready_seconds:.1f} s: "
                 f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n",
                 flush=True,
             )

@@ -10,12 +10,10 @@ import pytest
 
 from model.network import MnistClassifier, load_model
 from scripts import serve
-from scripts.build_mar import build
+from scripts.build_mar import ROOT, WEIGHTS, build
 from train.data import Split, load_split, prepare_mnist
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
-WEIGHTS = ROOT / "model" / "trained" / "weights.pt"
 READY_TIMEOUT = 120.0
 
 
@@ -40,7 +38,7 @@ def shipped_model() -> MnistClassifier:
 @pytest.fixture(scope="session")
 def model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = tmp_path_factory.mktemp("model-store")
-    build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", store)
+    build(store)
     return store
 
 

@@ -6,12 +6,11 @@ import hashlib
 import json
 import zipfile
 
-from scripts.build_mar import build
-from tests.conftest import ROOT, WEIGHTS
+from scripts.build_mar import ROOT, WEIGHTS, build
 
 
 def test_archive_is_reproducible(model_store, tmp_path):
-    again = build(WEIGHTS, ROOT / "handler" / "mnist_handler.py", tmp_path)
+    again = build(tmp_path)
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (model_store / "mnist.mar", again)]
     assert digest[0] == digest[1]
 

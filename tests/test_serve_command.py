@@ -20,7 +20,8 @@ def test_serve_starts_serves_and_stops_cleanly(stop_signal, tmp_path, model_stor
     port = free_port()
     command = [
         sys.executable,
-        "scripts/serve.py",
+        "-m",
+        "scripts.serve",
         "--port",
         str(port),
         "--free-torchserve-ports",

@@ -11,10 +11,12 @@ import pytest
 import torch
 
 from model.network import MnistClassifier, load_model
+from scripts.build_mar import WEIGHTS
 from tests.conftest import DATA_DIR
 from train.__main__ import main as train_main
 from train.data import MNIST_MD5, DatasetError, prepare_mnist
 
+SHIPPED_METRICS = WEIGHTS.parent / "metrics.json"
 PLOTS = ("curves.png", "predictions.png", "confusion_matrix.png")
 
 
@@ -62,13 +64,13 @@ def test_same_seed_same_weights(tmp_path, mnist_test):
 
 
 def test_shipped_metrics_meet_the_target():
-    metrics = json.loads((Path(__file__).parent.parent / "model" / "trained" / "metrics.json").read_text())
+    metrics = json.loads(SHIPPED_METRICS.read_text())
     assert metrics["test_accuracy"] >= 0.986
     assert metrics["hyperparameters"]["epochs"] == 10
 
 
 def test_shipped_weights_reach_their_recorded_accuracy(shipped_model, mnist_test):
-    metrics = json.loads((Path(__file__).parent.parent / "model" / "trained" / "metrics.json").read_text())
+    metrics = json.loads(SHIPPED_METRICS.read_text())
     with torch.inference_mode():
         predictions = shipped_model(mnist_test.normalized()).argmax(dim=1)
     accuracy = (predictions == mnist_test.labels).float().mean().item()

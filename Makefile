@@ -11,16 +11,17 @@ TRAIN_ARGS ?=
 PYTEST_ARGS ?=
 
 MAR := model-store/mnist.mar
-MAR_INPUTS := model/trained/weights.pt handler/mnist_handler.py model/__init__.py model/network.py \
-              model/preprocess.py scripts/build_mar.py
+MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py model/__init__.py \
+              model/integrity.py model/network.py model/preprocess.py scripts/build_mar.py model-store/SHA256SUMS
 
-.PHONY: help install serve test lint train mar bench eval-uploads clean
+.PHONY: help install serve test lint train mar mar-checksum bench eval-uploads clean
 
 help:
 	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
 	@echo "make test          lint and the whole test suite (starts its own servers)"
 	@echo "make train         retrain into model/trained/ (TRAIN_ARGS='--epochs 3' to change)"
 	@echo "make mar           build $(MAR) from the weights, handler and model code"
+	@echo "make mar-checksum  the same, recording its SHA-256 (after changing the handler or model code)"
 	@echo "make bench         10,000 MNIST test PNGs through POST /classify: accuracy and speed"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
 
@@ -32,7 +33,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 $(MAR): $(MAR_INPUTS) | $(VENV)/.installed
-	$(PY) scripts/build_mar.py
+	$(PY) -m scripts.build_mar
+
+mar-checksum: | $(VENV)/.installed
+	$(PY) -m scripts.build_mar --record-checksum
 
 mar: $(MAR)
 

@@ -15,14 +15,23 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 COPY model/ model/
 COPY handler/ handler/
-COPY scripts/build_mar.py scripts/
+COPY scripts/__init__.py scripts/build_mar.py scripts/
+COPY model-store/SHA256SUMS model-store/
 COPY config.properties .
-RUN python scripts/build_mar.py --export-path model-store && chown -R serve:serve /srv/goclassify
+# Verifies the weights and the built archive against the recorded SHA-256 checksums.
+RUN python -m scripts.build_mar --export-path model-store && chown -R serve:serve /srv/goclassify
 
+# TorchServe writes its token keys (key_file.json, mode 0600) into its working directory: a volume
+# that the proxy container mounts read-only. Same uid in both images, so the proxy can read it.
+RUN mkdir -p keys logs && chown serve:serve keys logs
+COPY docker/torchserve_healthcheck.py docker/
 USER serve
+ENV LOG_LOCATION=/srv/goclassify/logs METRICS_LOCATION=/srv/goclassify/logs
+WORKDIR /srv/goclassify/keys
 # The image's addresses come from config.properties; docker-compose.yml overrides the inference and
 # management addresses through TS_* variables (enable_envvars_config) so the proxy can reach them.
 EXPOSE 8080 8081
-HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=5 \
-    CMD python -c "import json,sys,urllib.request as u; w=json.load(u.urlopen('http://127.0.0.1:8081/models/mnist',timeout=2))[0]['workers']; sys.exit(0 if any(x['status']=='READY' for x in w) else 1)"
-CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "config.properties"]
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=5 \
+    CMD ["python", "/srv/goclassify/docker/torchserve_healthcheck.py"]
+CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "/srv/goclassify/config.properties", \
+     "--model-store", "/srv/goclassify/model-store"]

@@ -12,15 +12,16 @@ same code that training uses, so serving cannot drift from training.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import torch
 from ts.context import Context
 from ts.torch_handler.base_handler import BaseHandler
 
+from model.integrity import SUMS_NAME, verify
 from model.network import NUM_CLASSES, load_model
 from model.preprocess import InvalidImageError, preprocess_image_bytes
 
@@ -45,9 +46,13 @@ class MnistHandler(BaseHandler):
         use_cuda = torch.cuda.is_available() and gpu_id is not None
         self.device = torch.device(f"cuda:{gpu_id}" if use_cuda else "cpu")
         self.manifest = context.manifest
-        weights = os.path.join(properties["model_dir"], self.manifest["model"]["serializedFile"])
+        model_dir = Path(properties["model_dir"])
+        weights = model_dir / self.manifest["model"]["serializedFile"]
+        # The archive carries the weights' SHA-256 record: a corrupted file stops the worker here, with
+        # the reason in TorchServe's log, instead of serving wrong answers.
+        verify(weights, model_dir / SUMS_NAME)
         # A state_dict loaded with weights_only: no pickled code from the archive is executed.
-        self.model = load_model(weights, self.device)
+        self.model = load_model(str(weights), self.device)
         self.initialized = True
         logger.info("loaded %s on %s", weights, self.device)
 

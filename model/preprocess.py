@@ -90,6 +90,9 @@ def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> Image
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidImageError(f"image too large: {width}x{height} pixels, limit is {max_pixels} pixels", 413)
+    if _is_animated(image):
+        # Which frame holds "the" digit is anyone's guess; refuse rather than guess.
+        raise InvalidImageError("animated images are not accepted: send a single still image")
     if image.format == "JPEG" and max(width, height) > JPEG_DRAFT_SIDE:
         image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))
     try:
@@ -98,6 +101,17 @@ def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> Image
         raise InvalidImageError(f"the image data is truncated or corrupt: {exc}") from exc
     # Phone photos are stored sideways with an EXIF orientation tag; honour it.
     return ImageOps.exif_transpose(image)
+
+
+def _is_animated(image: Image.Image) -> bool:
+    """True for a multi-frame GIF, APNG or WebP (Pillow only seeks as far as the second frame)."""
+    try:
+        animated = bool(getattr(image, "is_animated", False))
+    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"the image data is truncated or corrupt: {exc}") from exc
+    if animated:
+        image.seek(0)
+    return animated
 
 
 def to_ink(image: Image.Image) -> np.ndarray:

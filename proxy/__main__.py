@@ -13,11 +13,13 @@ from proxy.settings import parse_settings
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = parse_settings()
-    # run_app handles SIGINT and SIGTERM: in-flight requests finish, then the client session closes.
+    # run_app handles SIGINT and SIGTERM: it stops accepting, lets in-flight requests finish (up to
+    # shutdown_timeout), then closes the client session.
     web.run_app(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        shutdown_timeout=settings.shutdown_timeout,
         print=lambda line: logging.getLogger("goclassify.proxy").info("%s", line.strip()),
     )
 

@@ -11,19 +11,25 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from proxy.cors import cors_middleware, parse_origins
 from proxy.settings import Settings
+from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
 
 logger = logging.getLogger("goclassify.proxy")
 
 IMAGE_FIELD = "image"
 READ_CHUNK = 64 * 1024
+# A form needs one part; a few extra (a filename field, a CSRF token) are tolerated, thousands are not.
+MAX_FORM_PARTS = 16
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
+KEYS_KEY = web.AppKey("torchserve_keys", TorchServeKeys)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
 
@@ -44,16 +50,9 @@ async def classify(request: web.Request) -> web.Response:
         data = await read_image_field(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
-    form = aiohttp.FormData()
-    # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
-    # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
-    # The client's filename is not forwarded: TorchServe has no use for it.
-    form.add_field(IMAGE_FIELD, data, filename="upload", content_type="application/octet-stream")
     url = f"{settings.inference_url}/predictions/{settings.model_name}"
     try:
-        async with request.app[SESSION_KEY].post(url, data=form) as upstream:
-            body = await upstream.read()
-            status = upstream.status
+        status, body = await call_torchserve(request.app, "inference", "POST", url, lambda: upload_form(data))
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
         return unreachable(url, exc)
     except TimeoutError:
@@ -63,6 +62,44 @@ async def classify(request: web.Request) -> web.Response:
     return relay(status, body)
 
 
+def upload_form(data: bytes) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
+    # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
+    # The client's filename is not forwarded: TorchServe has no use for it.
+    form.add_field(IMAGE_FIELD, data, filename="upload", content_type="application/octet-stream")
+    return form
+
+
+async def call_torchserve(
+    app: web.Application,
+    kind: KeyKind,
+    method: str,
+    url: str,
+    body: Callable[[], aiohttp.FormData | None] = lambda: None,
+    timeout: aiohttp.ClientTimeout | None = None,
+) -> tuple[int, bytes]:
+    """One TorchServe call with its Bearer key; retried once if the key was refused and a new one found."""
+    keys, session = app[KEYS_KEY], app[SESSION_KEY]
+    # Only a given timeout is passed on: aiohttp reads timeout=None as "no timeout at all".
+    options: dict[str, Any] = {"timeout": timeout} if timeout else {}
+    for _attempt in range(2):
+        headers = keys.headers(kind)
+        # A form is single-use in aiohttp, hence a factory.
+        async with session.request(method, url, data=body(), headers=headers, **options) as upstream:
+            status, payload = upstream.status, await upstream.read()
+        if not is_refusal(status, _json_or_none(payload)) or not await keys.refresh(kind, headers, session):
+            break
+    return status, payload
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
 def unreachable(url: str, exc: Exception) -> web.Response:
     logger.warning("TorchServe unreachable at %s: %s", url, exc)
     return error(503, "the model server is unreachable; try again shortly")
@@ -70,10 +107,10 @@ def unreachable(url: str, exc: Exception) -> web.Response:
 
 def relay(status: int, body: bytes) -> web.Response:
     """Pass the handler's JSON through; turn TorchServe's own failures into clear JSON errors."""
-    try:
-        payload: Any = json.loads(body)
-    except ValueError:
-        payload = None
+    payload = _json_or_none(body)
+    if is_refusal(status, payload):
+        logger.error("TorchServe refused the proxy's key; is --torchserve-key-file its key_file.json?")
+        return error(503, "the model server refused the proxy's credentials")
     if status == 200 and isinstance(payload, dict) and "predicted_digit" in payload:
         return web.json_response(payload)
     if 400 <= status < 500 and status != 404 and isinstance(payload, dict) and "error" in payload:
@@ -96,8 +133,11 @@ async def read_image_field(request: web.Request, limit: int) -> bytes:
         seen: list[str] = []
         total = 0
         while (part := await reader.next()) is not None:
+            if len(seen) >= MAX_FORM_PARTS:
+                raise UploadError(400, f"too many form fields (over {MAX_FORM_PARTS}) before '{IMAGE_FIELD}'")
             if not isinstance(part, aiohttp.BodyPartReader):
-                continue  # nested multipart: not ours
+                seen.append("(nested multipart)")  # not ours, but it counts towards the limit
+                continue
             data = bytearray()
             while chunk := await part.read_chunk(READ_CHUNK):
                 total += len(chunk)
@@ -122,8 +162,8 @@ async def healthz(request: web.Request) -> web.Response:
     url = f"{settings.management_url}/models/{settings.model_name}"
     timeout = aiohttp.ClientTimeout(total=settings.health_timeout)
     try:
-        async with request.app[SESSION_KEY].get(url, timeout=timeout) as upstream:
-            description = await upstream.json(content_type=None) if upstream.status == 200 else None
+        status, payload = await call_torchserve(request.app, "management", "GET", url, timeout=timeout)
+        description = json.loads(payload) if status == 200 else None
     except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
         return web.json_response({"status": "unavailable", "error": f"model server unreachable: {exc}"}, status=503)
     workers = [w for model in description or [] for w in model.get("workers", [])]
@@ -155,8 +195,11 @@ async def json_errors(
 
 def create_app(settings: Settings) -> web.Application:
     # client_max_size bounds any body aiohttp buffers itself; uploads are streamed under our limit.
-    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_upload_bytes)
+    middlewares = [cors_middleware(parse_origins(settings.cors_origins)), json_errors]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_upload_bytes)
     app[SETTINGS_KEY] = settings
+    key_file = Path(settings.torchserve_key_file) if settings.torchserve_key_file else None
+    app[KEYS_KEY] = TorchServeKeys(key_file, settings.management_url)
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout, connect=settings.connect_timeout)

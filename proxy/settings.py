@@ -6,6 +6,8 @@ import argparse
 import os
 from dataclasses import dataclass, fields
 
+from proxy.cors import parse_origins
+
 ENV_PREFIX = "GOCLASSIFY_"
 
 
@@ -20,6 +22,12 @@ class Settings:
     upstream_timeout: float = 30.0  # seconds for a whole prediction round trip
     connect_timeout: float = 2.0  # seconds to reach TorchServe before answering 503
     health_timeout: float = 2.0  # seconds for the readiness probe
+    # TorchServe's key_file.json (token authorization); empty: TorchServe runs without it.
+    torchserve_key_file: str = ""
+    # Origins (comma-separated, exact) whose browsers may call the API; empty: same origin only.
+    cors_origins: str = ""
+    # On SIGTERM/SIGINT, in-flight requests get this long to finish before the proxy exits.
+    shutdown_timeout: float = 10.0
 
 
 def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -40,4 +48,8 @@ def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None
     settings = Settings(**vars(args))
     if settings.max_upload_bytes <= 0:
         parser.error("--max-upload-bytes must be positive")
+    try:
+        parse_origins(settings.cors_origins)
+    except ValueError as exc:
+        parser.error(f"--cors-origins: {exc}")
     return settings

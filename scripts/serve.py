@@ -8,6 +8,7 @@ signalled, so TorchServe's Java frontend and its Python workers go down with it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -31,6 +32,7 @@ MODEL_STORE = ROOT / "model-store"
 # loopback ports of their own too, or a second instance would fail to bind 7070.
 HTTP_KEYS = {"inference": "inference_address", "management": "management_address", "metrics": "metrics_address"}
 GRPC_KEYS = {"grpc_inference": "grpc_inference_port", "grpc_management": "grpc_management_port"}
+KEY_FILE_NAME = "key_file.json"  # TorchServe writes it into its working directory
 STOP_GRACE_SECONDS = 10.0
 READY_POLL_SECONDS = 0.25
 
@@ -73,9 +75,12 @@ def read_properties(path: Path = CONFIG) -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def write_config(ports: Ports, destination: Path, model_store: Path = MODEL_STORE) -> Path:
-    """config.properties with TorchServe's ports set to ``ports`` and the model store made absolute."""
-    replacements = ports.torchserve_properties() | {"model_store": str(model_store.resolve())}
+def write_config(
+    ports: Ports, destination: Path, model_store: Path = MODEL_STORE, overrides: dict[str, str] | None = None
+) -> Path:
+    """config.properties with TorchServe's ports set to ``ports``, the model store made absolute, and
+    any further ``overrides`` (properties that config.properties must already have)."""
+    replacements = ports.torchserve_properties() | {"model_store": str(model_store.resolve())} | (overrides or {})
     lines = []
     for line in CONFIG.read_text().splitlines():
         key = line.split("=", 1)[0].strip()
@@ -85,6 +90,11 @@ def write_config(ports: Ports, destination: Path, model_store: Path = MODEL_STOR
         raise KeyError(f"config.properties lacks {sorted(missing)}")
     destination.write_text("\n".join(lines) + "\n")
     return destination
+
+
+def key_file(run_dir: Path) -> Path:
+    """Where TorchServe, started in ``run_dir``, writes its token-authorization keys."""
+    return run_dir / KEY_FILE_NAME
 
 
 def start_torchserve(config: Path, run_dir: Path, log: Path | None = None) -> subprocess.Popen[bytes]:
@@ -106,8 +116,13 @@ def start_torchserve(config: Path, run_dir: Path, log: Path | None = None) -> su
     return _spawn(command, run_dir, log, env)
 
 
-def start_proxy(ports: Ports, log: Path | None = None, *options: str) -> subprocess.Popen[bytes]:
-    """Start the proxy in front of TorchServe's ``ports``; ``options`` are further proxy flags."""
+def start_proxy(
+    ports: Ports, log: Path | None = None, *options: str, keys: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the proxy in front of TorchServe's ``ports``, using the token keys in ``keys``;
+    ``options`` are further proxy flags."""
+    if keys is not None:
+        options = ("--torchserve-key-file", str(keys), *options)
     command = [
         sys.executable,
         "-m",
@@ -153,6 +168,19 @@ def wait_until_ready(proxy_port: int, timeout: float, children: list[subprocess.
     raise TimeoutError(f"not ready after {timeout:.0f} s: {url}")
 
 
+def wait_for_listen(port: int, child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until something accepts connections on loopback ``port``, as long as ``child`` lives."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"{child.args[0]} exited with code {child.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout:.0f} s")
+
+
 def stop(child: subprocess.Popen[bytes]) -> None:
     """SIGTERM the child's whole process group, then SIGKILL whatever is left after a grace period."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -186,6 +214,7 @@ class Deployment:
     ports: Ports
     children: tuple[subprocess.Popen[bytes], ...]
     ready_seconds: float  # from starting the processes to /healthz answering 200
+    run_dir: Path
 
     def alive(self) -> bool:
         return all(child.poll() is None for child in self.children)
@@ -198,22 +227,37 @@ class Deployment:
     def inference(self) -> str:
         return f"http://127.0.0.1:{self.ports.inference}"
 
+    @property
+    def management(self) -> str:
+        return f"http://127.0.0.1:{self.ports.management}"
+
+    def auth(self, kind: str) -> dict[str, str]:
+        """The header TorchServe wants on a direct ``inference`` or ``management`` call."""
+        keys = json.loads(key_file(self.run_dir).read_text())
+        return {"Authorization": f"Bearer {keys[kind]['key']}"}
+
 
 @contextmanager
 def running_deployment(
-    model_store: Path, run_dir: Path, ports: Ports | None = None, timeout: float = 120.0, log_to_files: bool = True
+    model_store: Path,
+    run_dir: Path,
+    ports: Ports | None = None,
+    timeout: float = 120.0,
+    log_to_files: bool = True,
+    properties: dict[str, str] | None = None,
 ) -> Iterator[Deployment]:
     """TorchServe and the proxy (on free loopback ports unless ``ports`` is given), ready; stopped on exit.
 
     With ``log_to_files`` their output goes to ``run_dir``/*.log and is printed if start-up fails;
-    otherwise it stays on our console.
+    otherwise it stays on our console. ``properties`` override config.properties.
     """
     ports = ports or Ports.free()
-    config = write_config(ports, run_dir / "config.properties", model_store)
+    config = write_config(ports, run_dir / "config.properties", model_store, properties)
     logs = (run_dir / "torchserve.log", run_dir / "proxy.log") if log_to_files else (None, None)
-    children = (start_torchserve(config, run_dir, logs[0]), start_proxy(ports, logs[1]))
+    key_file(run_dir).unlink(missing_ok=True)  # a previous run's keys are void
+    children = (start_torchserve(config, run_dir, logs[0]), start_proxy(ports, logs[1], keys=key_file(run_dir)))
     try:
-        yield Deployment(ports, children, wait_until_ready(ports.proxy, timeout, list(children)))
+        yield Deployment(ports, children, wait_until_ready(ports.proxy, timeout, list(children)), run_dir)
     except (RuntimeError, TimeoutError):
         for log in sorted(run_dir.rglob("*.log")):
             print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)

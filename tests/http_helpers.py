@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -17,15 +18,35 @@ def request(
     content_type: str | None = None,
     method: str | None = None,
     timeout: float = TIMEOUT,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """Send a request; return (status, decoded JSON). Fails the test if the answer is not JSON."""
-    headers = {"Content-Type": content_type} if content_type else {}
+    headers = ({"Content-Type": content_type} if content_type else {}) | (headers or {})
     req = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def response(
+    url: str,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> http.client.HTTPResponse | urllib.error.HTTPError:
+    """The response itself, read to the end, whatever its status: for tests of status lines and headers."""
+    headers = ({"Content-Type": content_type} if content_type else {}) | (headers or {})
+    req = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as answer:
+            answer.read()
+            return answer
+    except urllib.error.HTTPError as error:
+        error.read()
+        return error
 
 
 def multipart(fields: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:

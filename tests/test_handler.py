@@ -18,6 +18,7 @@ from ts.service import Service
 
 from evaluation.imaging import encode, png
 from handler.mnist_handler import format_predictions
+from model.integrity import IntegrityError
 
 METRICS_YAML = Path(ts.__file__).parent / "configs" / "metrics.yaml"
 
@@ -30,11 +31,15 @@ def service(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         archive.extractall(model_dir)
     sys.path.insert(0, str(model_dir))  # the frontend puts the model dir on the worker's PYTHONPATH
     try:
-        metrics = MetricsCacheYamlImpl(config_file_path=str(METRICS_YAML))
-        metrics.initialize_cache()
-        yield TsModelLoader().load("mnist", str(model_dir), "mnist_handler", None, 8, metrics_cache=metrics)
+        yield TsModelLoader().load("mnist", str(model_dir), "mnist_handler", None, 8, metrics_cache=_metrics())
     finally:
         sys.path.remove(str(model_dir))
+
+
+def _metrics() -> MetricsCacheYamlImpl:
+    metrics = MetricsCacheYamlImpl(config_file_path=str(METRICS_YAML))
+    metrics.initialize_cache()
+    return metrics
 
 
 def predict(service: Service, requests: list[dict[str, bytes]]) -> list[tuple[int, Any]]:
@@ -123,3 +128,18 @@ def test_big_upload_is_classified(service, mnist_pixels, mnist_test):
     big = Image.fromarray(255 - mnist_pixels[5]).resize((3000, 3000)).convert("RGB")
     status, body = predict(service, [{"image": encode(big, "JPEG", quality=90)}])[0]
     assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[5])
+
+
+def test_corrupted_weights_stop_the_worker_loudly(model_store, tmp_path):
+    """A weights file damaged inside the archive: the handler refuses to start, naming the file and both digests."""
+    with zipfile.ZipFile(model_store / "mnist.mar") as archive:
+        archive.extractall(tmp_path)
+    data = bytearray((tmp_path / "weights.pt").read_bytes())
+    data[-100] ^= 0xFF
+    (tmp_path / "weights.pt").write_bytes(bytes(data))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(IntegrityError, match=r"weights.pt is corrupt or not the recorded file"):
+            TsModelLoader().load("mnist", str(tmp_path), "mnist_handler", None, 8, metrics_cache=_metrics())
+    finally:
+        sys.path.remove(str(tmp_path))

@@ -6,7 +6,10 @@ import hashlib
 import json
 import zipfile
 
-from scripts.build_mar import ROOT, WEIGHTS, build
+import pytest
+
+from model.integrity import SUMS_NAME, IntegrityError, read_sums, sha256_file
+from scripts.build_mar import MAR_SUMS, ROOT, WEIGHTS, build
 
 
 def test_archive_is_reproducible(model_store, tmp_path):
@@ -21,10 +24,39 @@ def test_archive_holds_handler_weights_and_model_package(model_store):
         manifest = json.loads(archive.read("MAR-INF/MANIFEST.json"))
         assert archive.read("model/preprocess.py") == (ROOT / "model" / "preprocess.py").read_bytes()
         assert archive.read("weights.pt") == WEIGHTS.read_bytes()
-    assert {"mnist_handler.py", "weights.pt", "model/__init__.py", "model/network.py"} <= names
+    assert {"mnist_handler.py", "weights.pt", SUMS_NAME, "model/__init__.py", "model/integrity.py"} <= names
     assert manifest["model"] == {
         "handler": "mnist_handler.py",
         "modelName": "mnist",
         "modelVersion": "1.0",
         "serializedFile": "weights.pt",
     }
+
+
+def test_archive_matches_its_recorded_checksum(model_store):
+    assert sha256_file(model_store / "mnist.mar") == read_sums(MAR_SUMS)["mnist.mar"]
+
+
+def corrupted_copy(directory, weights=WEIGHTS):
+    """The weights with one byte flipped, beside a copy of their (now wrong) SHA256SUMS."""
+    directory.mkdir()
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (directory / weights.name).write_bytes(bytes(data))
+    (directory / SUMS_NAME).write_bytes((weights.parent / SUMS_NAME).read_bytes())
+    return directory / weights.name
+
+
+def test_corrupted_weights_are_not_packaged(tmp_path):
+    bad = corrupted_copy(tmp_path / "bad")
+    with pytest.raises(IntegrityError, match=r"weights.pt is corrupt .* SHA-256 is [0-9a-f]{64}"):
+        build(tmp_path / "out", weights=bad)
+    assert not (tmp_path / "out" / "mnist.mar").exists()
+
+
+def test_weights_without_a_record_are_not_packaged(tmp_path):
+    (tmp_path / "new").mkdir()
+    unrecorded = tmp_path / "new" / "weights.pt"
+    unrecorded.write_bytes(WEIGHTS.read_bytes())
+    with pytest.raises(IntegrityError, match="SHA256SUMS is missing"):
+        build(tmp_path / "out", weights=unrecorded)

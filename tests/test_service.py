@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import socket
 import struct
-import time
 import zlib
 
 import aiohttp
@@ -132,7 +131,8 @@ def test_non_multipart_and_wrong_routes_are_json(deployment: Deployment, mnist_p
 
 
 def test_torchserve_takes_a_raw_body_with_an_image_content_type(deployment: Deployment, mnist_pixels, mnist_test):
-    status, body = request(f"{deployment.inference}/predictions/mnist", png(mnist_pixels[1]), "image/png")
+    url = f"{deployment.inference}/predictions/mnist"
+    status, body = request(url, png(mnist_pixels[1]), "image/png", headers=deployment.auth("inference"))
     assert status == 200
     assert_prediction(body, int(mnist_test.labels[1]))
 
@@ -173,24 +173,13 @@ def test_proxy_answers_503_when_torchserve_is_down(tmp_path, mnist_pixels):
     ports = serve.Ports.free()  # nothing is started on the TorchServe ports
     proxy = serve.start_proxy(ports, tmp_path / "proxy.log")
     try:
-        _wait_for_listen(ports.proxy, proxy)
+        serve.wait_for_listen(ports.proxy, proxy)
         status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", png(mnist_pixels[0]))
         assert status == 503 and "unreachable" in body["error"]
         status, body = request(f"http://127.0.0.1:{ports.proxy}/healthz", timeout=10)
         assert status == 503 and body["status"] == "unavailable"
     finally:
         serve.stop(proxy)
-
-
-def _wait_for_listen(port: int, child) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert child.poll() is None, "proxy exited"
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"proxy not listening on {port}")
 
 
 def test_probabilities_are_floats_summing_to_one(deployment: Deployment):
@@ -209,7 +198,7 @@ def test_proxy_answers_504_when_torchserve_hangs(tmp_path, mnist_pixels):
         ports = dataclasses.replace(serve.Ports.free(), inference=silent.getsockname()[1])
         proxy = serve.start_proxy(ports, tmp_path / "proxy.log", "--upstream-timeout", "1")
         try:
-            _wait_for_listen(ports.proxy, proxy)
+            serve.wait_for_listen(ports.proxy, proxy)
             status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", png(mnist_pixels[0]))
             assert status == 504 and "did not answer within 1 s" in body["error"]
         finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from model.integrity import verify
 from model.network import MnistClassifier, load_model
 from scripts.build_mar import WEIGHTS
 from tests.conftest import DATA_DIR
@@ -42,6 +43,7 @@ def run_training(output: Path, seed: int = 7) -> dict:
 def test_training_writes_loadable_weights_metrics_and_plots(tmp_path, mnist_test):
     metrics = run_training(tmp_path / "run")
     model = load_model(str(tmp_path / "run" / "weights.pt"))  # weights_only=True inside
+    assert verify(tmp_path / "run" / "weights.pt") == metrics["weights_sha256"]  # SHA256SUMS written beside
     assert isinstance(model, MnistClassifier)
     for name in PLOTS:
         assert (tmp_path / "run" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

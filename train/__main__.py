@@ -7,7 +7,6 @@ Writes to ``--output-dir``: ``weights.pt`` (a ``state_dict``), ``metrics.json`` 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import random
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 import torchvision
 
+from model.integrity import sha256_file, write_sum
 from model.network import MnistClassifier
 from train import plots
 from train.augment import AffineRange
@@ -111,6 +111,7 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     weights = out / WEIGHTS_NAME
     torch.save(model.state_dict(), weights)
+    write_sum(weights)  # SHA256SUMS beside the weights: packaging and the handler check against it
     final = evaluate(model, test.normalized(), test.labels)
     plots.plot_curves(history, out / "curves.png")
     plots.plot_prediction_grid(test.images, test.labels, final.predictions, out / "predictions.png")
@@ -128,7 +129,7 @@ def write_outputs(
         }
         | {"augment": not args.no_augment, "optimizer": "Adam", "schedule": "OneCycleLR"},
         "confusion_matrix": matrix.tolist(),
-        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "weights_sha256": sha256_file(weights),
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,

@@ -9,6 +9,7 @@ GOCLASSIFY_MNIST_SOURCE ?= $(firstword $(wildcard ../shared/mnist))
 export GOCLASSIFY_MNIST_SOURCE
 TRAIN_ARGS ?=
 PYTEST_ARGS ?=
+SERVE_ARGS ?=
 
 MAR := model-store/mnist.mar
 MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py model/__init__.py \
@@ -41,7 +42,7 @@ mar-checksum: | $(VENV)/.installed
 mar: $(MAR)
 
 serve: $(MAR)
-	$(PY) -m scripts.serve
+	$(PY) -m scripts.serve $(SERVE_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from aiohttp import web
-
-from proxy.app import create_app
+from proxy.app import IN_FLIGHT_KEY, create_app
+from proxy.lifecycle import serve
 from proxy.settings import parse_settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = parse_settings()
-    # run_app handles SIGINT and SIGTERM: it stops accepting, lets in-flight requests finish (up to
-    # shutdown_timeout), then closes the client session.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=settings.shutdown_timeout,
-        print=lambda line: logging.getLogger("goclassify.proxy").info("%s", line.strip()),
-    )
+    app = create_app(settings)
+    # SIGINT and SIGTERM stop it gracefully: requests in flight are answered first (proxy/lifecycle.py).
+    asyncio.run(serve(app, app[IN_FLIGHT_KEY], settings.host, settings.port, settings.shutdown_timeout))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from proxy.cors import cors_middleware, parse_origins
+from proxy.lifecycle import InFlight
 from proxy.settings import Settings
 from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
 
@@ -30,6 +31,7 @@ MAX_FORM_PARTS = 16
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 KEYS_KEY = web.AppKey("torchserve_keys", TorchServeKeys)
+IN_FLIGHT_KEY = web.AppKey("in_flight", InFlight)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
 
@@ -195,8 +197,10 @@ async def json_errors(
 
 def create_app(settings: Settings) -> web.Application:
     # client_max_size bounds any body aiohttp buffers itself; uploads are streamed under our limit.
-    middlewares = [cors_middleware(parse_origins(settings.cors_origins)), json_errors]
+    in_flight = InFlight()
+    middlewares = [in_flight.middleware, cors_middleware(parse_origins(settings.cors_origins)), json_errors]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_upload_bytes)
+    app[IN_FLIGHT_KEY] = in_flight
     app[SETTINGS_KEY] = settings
     key_file = Path(settings.torchserve_key_file) if settings.torchserve_key_file else None
     app[KEYS_KEY] = TorchServeKeys(key_file, settings.management_url)

@@ -75,5 +75,7 @@ class TorchServeKeys:
             if mtime_ns != self._mtime_ns:
                 self._keys = json.loads(self.key_file.read_text())
                 self._mtime_ns = mtime_ns
-        except (OSError, ValueError) as exc:  # not written yet, or caught mid-write: try again next time
+        except FileNotFoundError:  # TorchServe has not started yet (it writes the file at start)
+            logger.debug("no TorchServe key file at %s yet", self.key_file)
+        except (OSError, ValueError) as exc:  # unreadable, or caught mid-write: try again next time
             logger.warning("cannot read TorchServe's key file %s: %s", self.key_file, exc)

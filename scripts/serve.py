@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.build_mar import build
+from model.integrity import IntegrityError, verify
+from proxy.settings import Settings
+from scripts.build_mar import MAR_SUMS, build
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.properties"
@@ -34,6 +36,8 @@ HTTP_KEYS = {"inference": "inference_address", "management": "management_address
 GRPC_KEYS = {"grpc_inference": "grpc_inference_port", "grpc_management": "grpc_management_port"}
 KEY_FILE_NAME = "key_file.json"  # TorchServe writes it into its working directory
 STOP_GRACE_SECONDS = 10.0
+# The proxy drains in-flight requests for up to its shutdown timeout before it exits: wait that long and more.
+PROXY_STOP_GRACE_SECONDS = Settings().shutdown_timeout + 5.0
 READY_POLL_SECONDS = 0.25
 
 
@@ -181,19 +185,19 @@ def wait_for_listen(port: int, child: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError(f"nothing listening on port {port} after {timeout:.0f} s")
 
 
-def stop(child: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the child's whole process group, then SIGKILL whatever is left after a grace period."""
+def stop(child: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM the child's whole process group, then SIGKILL whatever is left after ``grace`` seconds."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(child.pid, sig)
         except ProcessLookupError:
             return
         try:
-            child.wait(timeout=STOP_GRACE_SECONDS)
+            child.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             continue
         # The group leader is gone; give its members (Java, workers) the same grace to follow.
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        deadline = time.monotonic() + grace
         while _group_alive(child.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if not _group_alive(child.pid):
@@ -245,17 +249,20 @@ def running_deployment(
     timeout: float = 120.0,
     log_to_files: bool = True,
     properties: dict[str, str] | None = None,
+    proxy_options: tuple[str, ...] = (),
 ) -> Iterator[Deployment]:
     """TorchServe and the proxy (on free loopback ports unless ``ports`` is given), ready; stopped on exit.
 
     With ``log_to_files`` their output goes to ``run_dir``/*.log and is printed if start-up fails;
-    otherwise it stays on our console. ``properties`` override config.properties.
+    otherwise it stays on our console. ``properties`` override config.properties; ``proxy_options``
+    are further proxy flags.
     """
     ports = ports or Ports.free()
     config = write_config(ports, run_dir / "config.properties", model_store, properties)
     logs = (run_dir / "torchserve.log", run_dir / "proxy.log") if log_to_files else (None, None)
     key_file(run_dir).unlink(missing_ok=True)  # a previous run's keys are void
-    children = (start_torchserve(config, run_dir, logs[0]), start_proxy(ports, logs[1], keys=key_file(run_dir)))
+    torchserve = start_torchserve(config, run_dir, logs[0])
+    children = (torchserve, start_proxy(ports, logs[1], *proxy_options, keys=key_file(run_dir)))
     try:
         yield Deployment(ports, children, wait_until_ready(ports.proxy, timeout, list(children)), run_dir)
     except (RuntimeError, TimeoutError):
@@ -263,8 +270,9 @@ def running_deployment(
             print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
         raise
     finally:
-        for child in reversed(children):
-            stop(child)
+        # The proxy first: it finishes the requests in flight while TorchServe still answers them.
+        stop(children[1], PROXY_STOP_GRACE_SECONDS)
+        stop(children[0])
 
 
 def _group_alive(pgid: int) -> bool:
@@ -299,6 +307,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.model_store / "mnist.mar").exists():
         print(f"error: {args.model_store}/mnist.mar is missing; run `make mar` (make serve does)", file=sys.stderr)
+        return 2
+    try:  # serve only the archive whose checksum the repo records
+        verify(args.model_store / "mnist.mar", MAR_SUMS)
+    except IntegrityError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     run_dir = args.run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)

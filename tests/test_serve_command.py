@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,13 +17,13 @@ import psutil
 import pytest
 
 from evaluation.imaging import png
-from scripts.serve import ROOT, free_port
+from scripts.serve import ROOT, free_port, read_properties
 from tests.conftest import READY_TIMEOUT
-from tests.http_helpers import upload
+from tests.http_helpers import multipart, upload
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_serve_starts_serves_and_stops_cleanly(stop_signal, tmp_path, model_store, mnist_pixels, mnist_test):
+def test_launcher_starts_serves_and_stops_cleanly(stop_signal, tmp_path, model_store, mnist_pixels, mnist_test):
     port = free_port()
     command = [
         sys.executable,
@@ -85,3 +88,59 @@ def _wait_for_line(lines: queue.Queue[str | None], needle: str, timeout: float) 
         seen.append(line)
         if needle and needle in line:
             return seen
+
+
+def test_sigterm_to_make_serve_finishes_the_request_in_flight(tmp_path, mnist_pixels, mnist_test):
+    """`make serve`, as a user runs it (building the repo's archive if needed), then SIGTERM to make.
+
+    An upload whose body is still arriving when the signal comes is answered (200, right digit);
+    then every process exits and no port is left listening.
+    """
+    port = free_port()
+    command = ["make", "-s", "serve", f"SERVE_ARGS=--free-torchserve-ports --run-dir {tmp_path}"]
+    environment = os.environ | {"GOCLASSIFY_PORT": str(port)}
+    make = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines = _lines_of(make.stdout)
+    try:
+        seen = _wait_for_line(lines, "ready in", READY_TIMEOUT + 120)  # may build the archive first
+        assert any("ready in" in line for line in seen), "".join(seen)[-5000:]
+        family = psutil.Process(make.pid).children(recursive=True)
+        head, body = _upload_request(port, png(mnist_pixels[5]))
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+            client.sendall(head + body[: len(body) // 2])
+            time.sleep(0.5)  # the proxy is now reading this request
+            make.send_signal(signal.SIGTERM)
+            time.sleep(1.0)  # shutdown has begun: the listening socket is closed
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            client.sendall(body[len(body) // 2 :])
+            answer = _read_response(client)
+        assert answer.startswith(b"HTTP/1.1 200"), (answer[:200], "".join(_wait_for_line(lines, "", 20))[-5000:])
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["predicted_digit"] == int(mnist_test.labels[5])
+        make.wait(timeout=60)
+        _, alive = psutil.wait_procs(family, timeout=10)
+        assert alive == [], f"left behind: {[p.cmdline() for p in alive]}"
+        config = read_properties(tmp_path / "config.properties")
+        ports = [port] + [int(config[key].rsplit(":", 1)[1]) for key in ("inference_address", "management_address")]
+        for left in ports:
+            with socket.socket() as probe:
+                assert probe.connect_ex(("127.0.0.1", left)) != 0, f"port {left} still listening"
+    finally:
+        if make.poll() is None:
+            make.kill()
+
+
+def _upload_request(port: int, data: bytes) -> tuple[bytes, bytes]:
+    body, content_type = multipart({"image": ("digit.png", data, "image/png")})
+    head = (
+        f"POST /classify HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    return head, body
+
+
+def _read_response(client: socket.socket) -> bytes:
+    chunks = []
+    while chunk := client.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)

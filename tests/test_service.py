@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
-import struct
-import zlib
 
 import aiohttp
 import numpy as np
@@ -19,6 +17,7 @@ from model.preprocess import preprocess_image_bytes
 from scripts import serve
 from scripts.serve import Deployment
 from tests.http_helpers import multipart, request, upload
+from tests.malformed import bomb_png
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -70,20 +69,6 @@ def test_healthz_reports_ready_workers(deployment: Deployment):
     status, body = request(f"{deployment.proxy}/healthz")
     assert status == 200
     assert body["status"] == "ok" and body["workers_ready"] >= 1
-
-
-def bomb_png() -> bytes:
-    """A valid 20000x20000 grayscale PNG of a few hundred kB: 400 MP declared."""
-    raw = zlib.compress(b"\x00" * (20000 + 1) * 20000, 9)
-    image = Image.new("L", (1, 1))
-    header = encode(image, "PNG")
-
-    # Splice a real IHDR for 20000x20000 and the compressed all-zero IDAT.
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
-    return header[:8] + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize(

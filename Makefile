@@ -15,7 +15,7 @@ MAR := model-store/mnist.mar
 MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py model/__init__.py \
               model/integrity.py model/network.py model/preprocess.py scripts/build_mar.py model-store/SHA256SUMS
 
-.PHONY: help install serve test lint train mar mar-checksum bench eval-uploads clean
+.PHONY: help install serve test lint train mar mar-checksum bench tune eval-uploads clean
 
 help:
 	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
@@ -23,7 +23,8 @@ help:
 	@echo "make train         retrain into model/trained/ (TRAIN_ARGS='--epochs 3' to change)"
 	@echo "make mar           build $(MAR) from the weights, handler and model code"
 	@echo "make mar-checksum  the same, recording its SHA-256 (after changing the handler or model code)"
-	@echo "make bench         10,000 MNIST test PNGs through POST /classify: accuracy and speed"
+	@echo "make bench         /classify vs TorchServe direct vs an in-process baseline; 10,000-image pass"
+	@echo "make tune          one serving setting changed at a time: throughput and p99"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -55,7 +56,10 @@ train: install
 	$(PY) -m train $(TRAIN_ARGS)
 
 bench: install
-	$(PY) -m scripts.bench_http
+	$(PY) -m bench
+
+tune: install
+	$(PY) -m bench.tune
 
 eval-uploads: install
 	$(PY) -m scripts.evaluate_uploads

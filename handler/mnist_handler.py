@@ -1,9 +1,12 @@
 """TorchServe handler for GoClassify's MNIST digit classifier.
 
 A request carries one image file, either as the multipart form field ``image`` or as the raw
-request body. TorchServe hands the handler a batch (a list of such requests); valid images go
-through the network in one forward pass, and an invalid one gets its own 4xx error without
-failing the rest of the batch (an exception here would turn the whole batch into HTTP 503).
+request body, and gets one prediction. Or it carries several, as fields ``image_0``, ``image_1``, ...
+(the proxy coalesces concurrent uploads this way), and gets a list, one item per image, each a
+prediction or ``{"error", "status"}``. TorchServe hands the handler a batch (a list of such
+requests); every valid image in it goes through the network in one forward pass, and an invalid
+one gets its own 4xx error without failing the others (an exception here would turn the whole batch
+into HTTP 503).
 
 In the model archive this file sits beside the ``model`` package (network and preprocessing), the
 same code that training uses, so serving cannot drift from training.
@@ -11,7 +14,9 @@ same code that training uses, so serving cannot drift from training.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import time
 from http import HTTPStatus
 from pathlib import Path
@@ -31,7 +36,9 @@ IMAGE_FIELD = "image"  # multipart form field name
 BODY_FIELD = "body"  # where TorchServe puts a raw (non-form) request body
 # One intra-op thread per worker process: config.properties runs one worker per core, and more
 # threads would only make the workers compete for the same cores.
-TORCH_THREADS_PER_WORKER = 1
+TORCH_THREADS_PER_WORKER = int(os.environ.get("GOCLASSIFY_TORCH_THREADS", "1"))  # tuning: bench/tune.py
+# A request may carry several images (image_0, image_1, ...; the proxy coalesces uploads this way).
+MAX_IMAGES_PER_REQUEST = 64
 
 Prediction = dict[str, Any]
 
@@ -56,35 +63,31 @@ class MnistHandler(BaseHandler):
         self.initialized = True
         logger.info("loaded %s on %s", weights, self.device)
 
-    def handle(self, data: list[dict[str, Any]], context: Context) -> list[Prediction]:
+    def handle(self, data: list[dict[str, Any]], context: Context) -> list[Prediction | list[Prediction]]:
         started = time.perf_counter()
         self.context = context
-        inputs = self.preprocess(data)
+        per_row = self.preprocess(data)
+        inputs = [item for row in per_row for item in row]
         valid = [item for item in inputs if isinstance(item, torch.Tensor)]
         predictions = iter(self.postprocess(self.inference(torch.stack(valid)))) if valid else iter(())
-        responses: list[Prediction] = []
-        for index, item in enumerate(inputs):
-            if isinstance(item, InvalidImageError):
+        answers = iter([next(predictions) if isinstance(item, torch.Tensor) else item for item in inputs])
+        responses: list[Prediction | list[Prediction]] = []
+        for index, (row, items) in enumerate(zip(data, per_row, strict=True)):
+            mine = [next(answers) for _ in items]
+            if is_multi_image(row):  # a list, each item a prediction or its own error, HTTP 200
+                responses.append([error_item(a) if isinstance(a, InvalidImageError) else a for a in mine])
+            elif isinstance(mine[0], InvalidImageError):
                 # The reason phrase goes into the status line: keep it the standard one.
-                context.set_response_status(item.status, HTTPStatus(item.status).phrase, index)
-                responses.append({"error": str(item)})
+                context.set_response_status(mine[0].status, HTTPStatus(mine[0].status).phrase, index)
+                responses.append({"error": str(mine[0])})
             else:
-                responses.append(next(predictions))
+                responses.append(mine[0])
         context.metrics.add_time("HandlerTime", round((time.perf_counter() - started) * 1000, 2), None, "ms")
         return responses
 
-    def preprocess(self, data: list[dict[str, Any]]) -> list[torch.Tensor | InvalidImageError]:
-        """Each request's image as a normalized (1, 28, 28) tensor, or the reason it has none."""
-        results: list[torch.Tensor | InvalidImageError] = []
-        for row in data:
-            try:
-                results.append(preprocess_image_bytes(request_image(row)))
-            except InvalidImageError as error:
-                results.append(error)
-            except Exception:  # a decoder bug on one odd file must not fail the whole batch
-                logger.exception("unexpected error while reading an upload")
-                results.append(InvalidImageError("the image could not be processed"))
-        return results
+    def preprocess(self, data: list[dict[str, Any]]) -> list[list[torch.Tensor | InvalidImageError]]:
+        """For each request, each of its images as a normalized (1, 28, 28) tensor, or why it has none."""
+        return [[_tensor_or_error(payload) for payload in request_images(row)] for row in data]
 
     @torch.inference_mode()
     def inference(self, batch: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -93,6 +96,48 @@ class MnistHandler(BaseHandler):
 
     def postprocess(self, logits: torch.Tensor) -> list[Prediction]:
         return format_predictions(logits.softmax(dim=1))
+
+
+def is_multi_image(row: dict[str, Any]) -> bool:
+    return f"{IMAGE_FIELD}_0" in row
+
+
+def request_images(row: dict[str, Any]) -> list[bytes | bytearray | InvalidImageError]:
+    """The image(s) of one request: ``image`` or the raw body; or ``image_0``, ``image_1``, ... (the
+    proxy sends several uploads in one request this way), each a file's bytes or a client error."""
+    if not is_multi_image(row):
+        try:
+            return [request_image(row)]
+        except InvalidImageError as error:
+            return [error]
+    keys = list(itertools.takewhile(row.__contains__, (f"{IMAGE_FIELD}_{i}" for i in itertools.count())))
+    if len(keys) > MAX_IMAGES_PER_REQUEST:
+        too_many = InvalidImageError(f"over {MAX_IMAGES_PER_REQUEST} images in one request", 413)
+        return [too_many] * len(keys)
+    return [_file_bytes(row[key]) for key in keys]
+
+
+def error_item(error: InvalidImageError) -> Prediction:
+    return {"error": str(error), "status": error.status}
+
+
+def _file_bytes(payload: Any) -> bytes | bytearray | InvalidImageError:
+    if isinstance(payload, (bytes, bytearray)):
+        return payload
+    # TorchServe decodes JSON and text bodies before the handler sees them.
+    return InvalidImageError("the request body is text or JSON, not an image file")
+
+
+def _tensor_or_error(payload: bytes | bytearray | InvalidImageError) -> torch.Tensor | InvalidImageError:
+    if isinstance(payload, InvalidImageError):
+        return payload
+    try:
+        return preprocess_image_bytes(payload)
+    except InvalidImageError as error:
+        return error
+    except Exception:  # a decoder bug on one odd file must not fail the whole batch
+        logger.exception("unexpected error while reading an upload")
+        return InvalidImageError("the image could not be processed")
 
 
 def request_image(row: dict[str, Any]) -> bytes | bytearray:
@@ -106,10 +151,10 @@ def request_image(row: dict[str, Any]) -> bytes | bytearray:
             f"no image: send the file as multipart form field '{IMAGE_FIELD}' or as the raw request body "
             f"with an image content type (fields received: {fields})"
         )
-    if not isinstance(payload, (bytes, bytearray)):
-        # TorchServe decodes JSON and text bodies before the handler sees them.
-        raise InvalidImageError("the request body is text or JSON, not an image file")
-    return payload
+    checked = _file_bytes(payload)
+    if isinstance(checked, InvalidImageError):
+        raise checked
+    return checked
 
 
 def format_predictions(probabilities: torch.Tensor) -> list[Prediction]:

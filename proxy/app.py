@@ -15,23 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 
+from proxy.coalesce import Answer, Coalescer
 from proxy.cors import cors_middleware, parse_origins
 from proxy.lifecycle import InFlight
+from proxy.multipart import MultipartError, boundary_of, encode_files, parse_parts
 from proxy.settings import Settings
 from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
 
 logger = logging.getLogger("goclassify.proxy")
 
 IMAGE_FIELD = "image"
-READ_CHUNK = 64 * 1024
 # A form needs one part; a few extra (a filename field, a CSRF token) are tolerated, thousands are not.
 MAX_FORM_PARTS = 16
+MAX_NAME_SHOWN = 40  # characters of each unexpected field name echoed in the error
 SETTINGS_KEY = web.AppKey("settings", Settings)
 SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 KEYS_KEY = web.AppKey("torchserve_keys", TorchServeKeys)
 IN_FLIGHT_KEY = web.AppKey("in_flight", InFlight)
+COALESCER_KEY = web.AppKey("coalescer", Coalescer)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
 
@@ -52,25 +55,41 @@ async def classify(request: web.Request) -> web.Response:
         data = await read_image_field(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
-    url = f"{settings.inference_url}/predictions/{settings.model_name}"
     try:
-        status, body = await call_torchserve(request.app, "inference", "POST", url, lambda: upload_form(data))
+        status, payload = await request.app[COALESCER_KEY].classify(data)
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
-        return unreachable(url, exc)
+        return unreachable(settings.inference_url, exc)
     except TimeoutError:
         return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
     except aiohttp.ClientError as exc:
-        return unreachable(url, exc)
-    return relay(status, body)
+        return unreachable(settings.inference_url, exc)
+    return web.json_response(payload, status=status)
 
 
-def upload_form(data: bytes) -> aiohttp.FormData:
-    form = aiohttp.FormData()
+async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]:
+    """One TorchServe request carrying ``images`` as image_0, image_1, ...; one answer per image."""
+    settings = app[SETTINGS_KEY]
+    url = f"{settings.inference_url}/predictions/{settings.model_name}"
     # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
     # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
     # The client's filename is not forwarded: TorchServe has no use for it.
-    form.add_field(IMAGE_FIELD, data, filename="upload", content_type="application/octet-stream")
-    return form
+    fields = [(f"{IMAGE_FIELD}_{index}", data) for index, data in enumerate(images)]
+    body, content_type = encode_files(fields, "upload", "application/octet-stream")
+    status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type)
+    payload = _json_or_none(raw)
+    if status == 200 and isinstance(payload, list) and len(payload) == len(images):
+        return [item_answer(item) for item in payload]
+    return [relay(status, payload, raw)] * len(images)
+
+
+def item_answer(item: Any) -> Answer:
+    """One image's share of the handler's list: its prediction, or its own client error."""
+    if isinstance(item, dict) and "predicted_digit" in item:
+        return 200, item
+    if isinstance(item, dict) and "error" in item and 400 <= item.get("status", 0) < 500:
+        return item["status"], {"error": item["error"]}
+    logger.error("unexpected item in TorchServe's answer: %.200r", item)
+    return 502, {"error": "unexpected answer from the model server"}
 
 
 async def call_torchserve(
@@ -78,7 +97,8 @@ async def call_torchserve(
     kind: KeyKind,
     method: str,
     url: str,
-    body: Callable[[], aiohttp.FormData | None] = lambda: None,
+    body: bytes | None = None,
+    content_type: str | None = None,
     timeout: aiohttp.ClientTimeout | None = None,
 ) -> tuple[int, bytes]:
     """One TorchServe call with its Bearer key; retried once if the key was refused and a new one found."""
@@ -86,11 +106,11 @@ async def call_torchserve(
     # Only a given timeout is passed on: aiohttp reads timeout=None as "no timeout at all".
     options: dict[str, Any] = {"timeout": timeout} if timeout else {}
     for _attempt in range(2):
-        headers = keys.headers(kind)
-        # A form is single-use in aiohttp, hence a factory.
-        async with session.request(method, url, data=body(), headers=headers, **options) as upstream:
+        auth = keys.headers(kind)
+        headers = auth | ({hdrs.CONTENT_TYPE: content_type} if content_type else {})
+        async with session.request(method, url, data=body, headers=headers, **options) as upstream:
             status, payload = upstream.status, await upstream.read()
-        if not is_refusal(status, _json_or_none(payload)) or not await keys.refresh(kind, headers, session):
+        if not is_refusal(status, _json_or_none(payload)) or not await keys.refresh(kind, auth, session):
             break
     return status, payload
 
@@ -107,54 +127,41 @@ def unreachable(url: str, exc: Exception) -> web.Response:
     return error(503, "the model server is unreachable; try again shortly")
 
 
-def relay(status: int, body: bytes) -> web.Response:
-    """Pass the handler's JSON through; turn TorchServe's own failures into clear JSON errors."""
-    payload = _json_or_none(body)
+def relay(status: int, payload: Any, raw: bytes) -> Answer:
+    """TorchServe's failure of a whole request, as a clear JSON error for each image in it."""
     if is_refusal(status, payload):
         logger.error("TorchServe refused the proxy's key; is --torchserve-key-file its key_file.json?")
-        return error(503, "the model server refused the proxy's credentials")
-    if status == 200 and isinstance(payload, dict) and "predicted_digit" in payload:
-        return web.json_response(payload)
-    if 400 <= status < 500 and status != 404 and isinstance(payload, dict) and "error" in payload:
-        return web.json_response(payload, status=status)  # the handler's verdict on this input
+        return 503, {"error": "the model server refused the proxy's credentials"}
     if status in UNAVAILABLE_STATUSES:
-        logger.warning("TorchServe answered %s: %s", status, body[:200])
-        return error(503, "the model is not available; try again shortly")
-    logger.error("unexpected TorchServe answer %s: %s", status, body[:200])
-    return error(502, f"unexpected answer from the model server (HTTP {status})")
+        logger.warning("TorchServe answered %s: %s", status, raw[:200])
+        return 503, {"error": "the model is not available; try again shortly"}
+    logger.error("unexpected TorchServe answer %s: %s", status, raw[:200])
+    return 502, {"error": f"unexpected answer from the model server (HTTP {status})"}
 
 
 async def read_image_field(request: web.Request, limit: int) -> bytes:
-    """Stream the multipart body; return the ``image`` part, refusing oversize and empty files."""
+    """The ``image`` part of a multipart body, refusing oversize, malformed and empty uploads."""
     if request.content_length is not None and request.content_length > limit:
         raise UploadError(413, f"request body over the {limit} byte limit")
-    if not request.content_type.startswith("multipart/form-data"):
-        raise UploadError(415, f"send multipart/form-data with the file in field '{IMAGE_FIELD}'")
     try:
-        reader = await request.multipart()
-        seen: list[str] = []
-        total = 0
-        while (part := await reader.next()) is not None:
-            if len(seen) >= MAX_FORM_PARTS:
-                raise UploadError(400, f"too many form fields (over {MAX_FORM_PARTS}) before '{IMAGE_FIELD}'")
-            if not isinstance(part, aiohttp.BodyPartReader):
-                seen.append("(nested multipart)")  # not ours, but it counts towards the limit
-                continue
-            data = bytearray()
-            while chunk := await part.read_chunk(READ_CHUNK):
-                total += len(chunk)
-                if total > limit:
-                    raise UploadError(413, f"upload over the {limit} byte limit")
-                if part.name == IMAGE_FIELD:
-                    data.extend(chunk)
-            if part.name == IMAGE_FIELD:
-                if not data:
-                    raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
-                return bytes(data)
-            seen.append(part.name or "?")
-    except (ValueError, AssertionError, aiohttp.ClientPayloadError) as exc:
+        boundary = boundary_of(request.headers.get(hdrs.CONTENT_TYPE, ""))
+    except MultipartError as exc:
+        status = 400 if request.headers.get(hdrs.CONTENT_TYPE, "").startswith("multipart/") else 415
+        raise UploadError(status, f"send multipart/form-data with the file in field '{IMAGE_FIELD}' ({exc})") from exc
+    try:
+        body = await request.read()  # bounded: the app's client_max_size is the same limit
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise UploadError(413, f"request body over the {limit} byte limit") from exc
+    try:
+        parts = parse_parts(body, boundary, MAX_FORM_PARTS)
+    except MultipartError as exc:
         raise UploadError(400, f"malformed multipart body: {exc}") from exc
-    fields = ", ".join(seen) or "none"
+    for part in parts:
+        if part.name == IMAGE_FIELD:
+            if not part.data:
+                raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
+            return part.data
+    fields = ", ".join((part.name or "?")[:MAX_NAME_SHOWN] for part in parts) or "none"
     raise UploadError(400, f"missing file field '{IMAGE_FIELD}' (fields received: {fields})")
 
 
@@ -204,6 +211,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS_KEY] = settings
     key_file = Path(settings.torchserve_key_file) if settings.torchserve_key_file else None
     app[KEYS_KEY] = TorchServeKeys(key_file, settings.management_url)
+    app[COALESCER_KEY] = Coalescer(
+        lambda images: send_images(app, images),
+        max_images=settings.coalesce_max_images,
+        max_bytes=settings.max_upload_bytes,  # so a coalesced request stays under TorchServe's size limit
+        max_in_flight=settings.upstream_concurrency,
+    )
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout, connect=settings.connect_timeout)

@@ -51,9 +51,12 @@ class InFlight:
         return True
 
 
-async def serve(app: web.Application, in_flight: InFlight, host: str, port: int, shutdown_timeout: float) -> None:
+async def serve(
+    app: web.Application, in_flight: InFlight, host: str, port: int, shutdown_timeout: float, access_log: bool
+) -> None:
     """Serve ``app`` on host:port until SIGTERM or SIGINT, then stop gracefully."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout)
+    options = {} if access_log else {"access_log": None}
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout, **options)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

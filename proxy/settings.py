@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from proxy.cors import parse_origins
 
 ENV_PREFIX = "GOCLASSIFY_"
+EVENT_LOOPS = ("uvloop", "asyncio")
+MAX_IMAGES_PER_REQUEST = 64  # handler/mnist_handler.py's limit (the proxy does not import the handler)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,10 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024  # 10 MiB; larger uploads get 413
     upstream_timeout: float = 30.0  # seconds for a whole prediction round trip
     connect_timeout: float = 2.0  # seconds to reach TorchServe before answering 503
+    # Concurrent uploads travel to TorchServe together (proxy/coalesce.py): at most this many
+    # TorchServe requests at once, each with at most this many images. Chosen by bench/tune.py.
+    upstream_concurrency: int = 4
+    coalesce_max_images: int = 16
     health_timeout: float = 2.0  # seconds for the readiness probe
     # TorchServe's key_file.json (token authorization); empty: TorchServe runs without it.
     torchserve_key_file: str = ""
@@ -28,6 +34,10 @@ class Settings:
     cors_origins: str = ""
     # On SIGTERM/SIGINT, in-flight requests get this long to finish before the proxy exits.
     shutdown_timeout: float = 10.0
+    # "uvloop" (libuv, in C) or "asyncio" (the standard loop); see the README's benchmark for why.
+    event_loop: str = "uvloop"
+    # One line per request on stderr ("on"/"off"); TorchServe keeps its own access log too.
+    access_log: str = "on"
 
 
 def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -48,6 +58,14 @@ def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None
     settings = Settings(**vars(args))
     if settings.max_upload_bytes <= 0:
         parser.error("--max-upload-bytes must be positive")
+    if settings.upstream_concurrency < 1:
+        parser.error("--upstream-concurrency must be at least 1")
+    if not 1 <= settings.coalesce_max_images <= MAX_IMAGES_PER_REQUEST:
+        parser.error(f"--coalesce-max-images must be 1 to {MAX_IMAGES_PER_REQUEST} (the handler's limit)")
+    if settings.access_log not in ("on", "off"):
+        parser.error("--access-log must be on or off")
+    if settings.event_loop not in EVENT_LOOPS:
+        parser.error(f"--event-loop must be one of {', '.join(EVENT_LOOPS)}")
     try:
         parse_origins(settings.cors_origins)
     except ValueError as exc:

@@ -22,6 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 from model.integrity import IntegrityError, verify
 from proxy.settings import Settings
@@ -83,15 +86,20 @@ def write_config(
     ports: Ports, destination: Path, model_store: Path = MODEL_STORE, overrides: dict[str, str] | None = None
 ) -> Path:
     """config.properties with TorchServe's ports set to ``ports``, the model store made absolute, and
-    any further ``overrides`` (properties that config.properties must already have)."""
-    replacements = ports.torchserve_properties() | {"model_store": str(model_store.resolve())} | (overrides or {})
-    lines = []
-    for line in CONFIG.read_text().splitlines():
-        key = line.split("=", 1)[0].strip()
-        lines.append(f"{key}={replacements[key]}" if key in replacements and not line.startswith("#") else line)
-    missing = set(replacements) - set(read_properties())
+    any further ``overrides`` (replacing a property, or added after the others)."""
+    required = ports.torchserve_properties() | {"model_store": str(model_store.resolve())}
+    missing = set(required) - set(read_properties())
     if missing:
         raise KeyError(f"config.properties lacks {sorted(missing)}")
+    replacements = required | (overrides or {})
+    lines, seen = [], set()
+    for line in CONFIG.read_text().splitlines():
+        key = line.split("=", 1)[0].strip()
+        if key in replacements and not line.startswith("#"):
+            seen.add(key)
+            line = f"{key}={replacements[key]}"
+        lines.append(line)
+    lines += [f"{key}={value}" for key, value in replacements.items() if key not in seen]
     destination.write_text("\n".join(lines) + "\n")
     return destination
 
@@ -205,11 +213,12 @@ def stop(child: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> N
 
 
 @contextmanager
-def serving_current_sources(timeout: float = 120.0) -> Iterator[Deployment]:
-    """A .mar freshly built from the working tree, served on free ports from a scratch directory."""
+def serving_current_sources(timeout: float = 120.0, **options: Any) -> Iterator[Deployment]:
+    """A .mar freshly built from the working tree, served on free ports from a scratch directory;
+    ``options`` go to ``running_deployment``."""
     with tempfile.TemporaryDirectory(prefix="goclassify-") as scratch:
         store = build(Path(scratch) / "model-store").parent
-        with running_deployment(store, Path(scratch), timeout=timeout) as running:
+        with running_deployment(store, Path(scratch), timeout=timeout, **options) as running:
             yield running
 
 
@@ -234,6 +243,14 @@ class Deployment:
     @property
     def management(self) -> str:
         return f"http://127.0.0.1:{self.ports.management}"
+
+    def rss_mb(self) -> float:
+        """Resident memory of the whole stack: TorchServe (Java and workers) and the proxy."""
+        processes = []
+        for child in self.children:
+            leader = psutil.Process(child.pid)
+            processes += [leader, *leader.children(recursive=True)]
+        return sum(process.memory_info().rss for process in processes) / 2**20
 
     def auth(self, kind: str) -> dict[str, str]:
         """The header TorchServe wants on a direct ``inference`` or ``management`` call."""

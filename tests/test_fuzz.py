@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import aiohttp
-import psutil
 import pytest
 
 from evaluation.imaging import png
@@ -43,14 +42,6 @@ def worker_pids(deployment: Deployment) -> set[int]:
     return {worker["pid"] for worker in body[0]["workers"] if worker["status"] == "READY"}
 
 
-def stack_rss_mb(deployment: Deployment) -> float:
-    processes = []
-    for child in deployment.children:
-        leader = psutil.Process(child.pid)
-        processes += [leader, *leader.children(recursive=True)]
-    return sum(process.memory_info().rss for process in processes) / 2**20
-
-
 @pytest.mark.slow
 def test_malformed_uploads_get_4xx_json_and_break_nothing(deployment: Deployment, mnist_pixels, mnist_test):
     requests = list(corpus(mnist_pixels))
@@ -58,7 +49,7 @@ def test_malformed_uploads_get_4xx_json_and_break_nothing(deployment: Deployment
     by_category: dict[str, list[BadRequest]] = collections.defaultdict(list)
     for bad in requests:
         by_category[bad.category].append(bad)
-    workers, memory_before = worker_pids(deployment), stack_rss_mb(deployment)
+    workers, memory_before = worker_pids(deployment), deployment.rss_mb()
     tally: collections.Counter[tuple[str, int]] = collections.Counter()
     for index, (category, batch) in enumerate(by_category.items()):
         answers = asyncio.run(send_all(f"{deployment.proxy}/classify", batch))
@@ -73,7 +64,7 @@ def test_malformed_uploads_get_4xx_json_and_break_nothing(deployment: Deployment
         status, body = upload(f"{deployment.proxy}/classify", png(mnist_pixels[index]))
         assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[index]), category
     assert worker_pids(deployment) == workers, "a TorchServe worker died or was replaced"
-    growth = stack_rss_mb(deployment) - memory_before
+    growth = deployment.rss_mb() - memory_before
     print(f"\n{len(requests)} malformed requests; memory growth {growth:.0f} MB; (category, status): count")
     for (category, status), count in sorted(tally.items()):
         print(f"  {category:28s} {status}: {count}")

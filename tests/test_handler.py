@@ -87,6 +87,25 @@ def test_a_batch_is_one_forward_pass_with_per_request_errors(service, mnist_pixe
     assert results[3][0] == 400 and "fields received: file" in results[3][1]["error"]
 
 
+def test_a_request_with_numbered_images_gets_a_list_in_order(service, mnist_pixels, mnist_test):
+    """image_0, image_1, ...: how the proxy coalesces uploads; still one forward pass for the batch."""
+    model = service._entry_point.__self__.model
+    batch_sizes: list[int] = []
+    hook = model.register_forward_hook(lambda _module, args, _out: batch_sizes.append(len(args[0])))
+    several = {"image_0": png(mnist_pixels[5]), "image_1": b"junk", "image_2": png(mnist_pixels[6])}
+    try:
+        results = predict(service, [several, {"image": png(mnist_pixels[7])}])
+    finally:
+        hook.remove()
+    assert batch_sizes == [3]
+    (status, items), (single_status, single) = results
+    assert status == 200 and isinstance(items, list) and len(items) == 3
+    assert items[0]["predicted_digit"] == int(mnist_test.labels[5])
+    assert items[1]["status"] == 400 and "not a decodable image" in items[1]["error"]
+    assert items[2]["predicted_digit"] == int(mnist_test.labels[6])
+    assert single_status == 200 and single["predicted_digit"] == int(mnist_test.labels[7])
+
+
 def test_a_batch_of_only_bad_requests_answers_each(service):
     results = predict(service, [{"image": b""}, {"image": b"GIF89a"}])
     assert [status for status, _ in results] == [400, 400]

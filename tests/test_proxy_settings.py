@@ -27,3 +27,10 @@ def test_environment_then_flags():
 def test_nonsense_limit_is_refused():
     with pytest.raises(SystemExit):
         parse_settings(["--max-upload-bytes", "0"], environ={})
+
+
+def test_the_coalescing_cap_matches_the_handlers():
+    from handler.mnist_handler import MAX_IMAGES_PER_REQUEST as handler_cap
+    from proxy.settings import MAX_IMAGES_PER_REQUEST as proxy_cap
+
+    assert proxy_cap == handler_cap

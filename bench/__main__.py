@@ -1,0 +1,162 @@
+"""Benchmark ``POST /classify`` against what it is built on and what a user would build instead.
+
+``make bench`` (= ``python -m bench``) starts, from the working tree, TorchServe + the proxy on free
+loopback ports and the in-process baseline (bench/baseline_app.py under uvicorn), then, in one run,
+with the same client and the same MNIST test PNGs, measures each target at each concurrency for a
+fixed time. Then all 10,000 test digits go once through /classify (accuracy and wall time), and the
+stack's memory is read. Prints a table, the ratios, and the whole result as JSON.
+
+Targets:  classify    the product: proxy -> TorchServe
+          torchserve  TorchServe's /predictions/mnist directly (so the proxy's cost shows)
+          baseline    Starlette + uvicorn, model in-process, same preprocessing and weights
+
+The client runs on the same 2 cores as the servers; its own CPU use is in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.loadgen import Result, multipart_request, run_load
+from evaluation.client import classify_all
+from evaluation.imaging import png
+from scripts import serve
+from scripts.serve import ROOT
+from train.data import load_split, prepare_mnist
+
+TARGETS = ("classify", "torchserve", "baseline")
+LOAD_IMAGES = 2000  # distinct uploads cycled through by the load (all real MNIST test digits)
+FULL_PASS_CONCURRENCY = 8
+RATIO_CONCURRENCY = 32
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=6.0, help="measured seconds per target and concurrency")
+    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated client counts")
+    parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, from {', '.join(TARGETS)}")
+    parser.add_argument("--baseline-workers", type=int, default=2, help="uvicorn processes for the baseline")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config.properties line (tuning)"
+    )
+    parser.add_argument("--proxy-option", action="append", default=[], help="extra proxy flag (tuning)")
+    parser.add_argument("--warm-up", type=float, default=5.0, help="seconds of load before measuring anything")
+    parser.add_argument("--no-full-pass", action="store_true", help="skip the 10,000-image pass")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds of everything (the test suite runs it)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.concurrency, args.no_full_pass = 0.5, "2", True
+        args.warm_up = 0.5
+    args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    args.targets = args.targets.split(",")
+    if unknown := set(args.targets) - set(TARGETS):
+        parser.error(f"unknown targets {sorted(unknown)}")
+    args.set = dict(item.split("=", 1) for item in args.set)
+    return args
+
+
+@contextmanager
+def baseline(workers: int) -> Iterator[str]:
+    """The in-process baseline under uvicorn on a free loopback port; yields its /classify URL."""
+    port = serve.free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    try:
+        serve.wait_for_listen(port, process, timeout=120)
+        time.sleep(3.0)  # uvicorn listens before its workers have loaded torch and the model
+        yield f"http://127.0.0.1:{port}/classify"
+    finally:
+        serve.stop(process)
+
+
+def print_table(results: list[Result]) -> None:
+    print(f"\n{'target':<11}{'clients':>8}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}", end="")
+    print(f"{'errors':>8}{'client CPU':>12}")
+    for r in results:
+        print(f"{r.target:<11}{r.concurrency:>8}{r.throughput:>9.0f}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}", end="")
+        print(f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.errors:>8}{r.client_cpu_percent:>11.0f}%")
+
+
+def ratios(results: list[Result]) -> dict[str, float]:
+    at = {r.target: r for r in results if r.concurrency == RATIO_CONCURRENCY}
+    out: dict[str, float] = {}
+    if "classify" in at:
+        product = at["classify"]
+        out["classify_p99_over_p50"] = round(product.p99_ms / product.p50_ms, 2)
+        for other in ("torchserve", "baseline"):
+            if other in at:
+                out[f"classify_over_{other}"] = round(product.throughput / at[other].throughput, 3)
+    return out
+
+
+def warm_up(url: str, files: list[bytes], seconds: float) -> None:
+    """Load the whole stack for a while first: TorchServe's JVM compiles its hot paths in the first
+    seconds under load, and whichever target ran first would otherwise pay for it."""
+    requests = [multipart_request(url, data) for data in files[:LOAD_IMAGES]]
+    run_load("warm-up", url, requests, RATIO_CONCURRENCY, seconds)
+
+
+def full_pass(url: str, files: list[bytes], labels: list[int]) -> dict[str, float]:
+    """Every file once through ``url``, FULL_PASS_CONCURRENCY at a time: accuracy and wall time."""
+    started = time.perf_counter()
+    answers = classify_all(url, files, FULL_PASS_CONCURRENCY)
+    seconds = time.perf_counter() - started
+    right = sum(a.status == 200 and a.body["predicted_digit"] == y for a, y in zip(answers, labels, strict=True))
+    return {
+        "images": len(files),
+        "concurrency": FULL_PASS_CONCURRENCY,
+        "seconds": round(seconds, 1),
+        "accuracy": round(right / len(files), 4),
+        "errors": sum(a.status != 200 for a in answers),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    prepare_mnist(args.data_dir)
+    test = load_split(args.data_dir, train=False)
+    files = [png(pixels) for pixels in test.pixels()]
+    report: dict[str, object] = {"duration": args.duration, "overrides": args.set, "proxy_options": args.proxy_option}
+    results: list[Result] = []
+    options = {"properties": args.set, "proxy_options": tuple(args.proxy_option)}
+    with serve.serving_current_sources(**options) as running, baseline(args.baseline_workers) as baseline_url:
+        report["ready_seconds"] = round(running.ready_seconds, 2)
+        urls = {
+            "classify": f"{running.proxy}/classify",
+            "torchserve": f"{running.inference}/predictions/mnist",
+            "baseline": baseline_url,
+        }
+        warm_up(urls["classify"], files, args.warm_up)
+        for target in args.targets:
+            # TorchServe wants its inference key; read it at build time (it lasts 60 minutes).
+            headers = running.auth("inference") if target == "torchserve" else None
+            requests = [multipart_request(urls[target], data, headers) for data in files[:LOAD_IMAGES]]
+            for concurrency in args.concurrency:
+                results.append(run_load(target, urls[target], requests, concurrency, args.duration))
+                print_table(results[-1:])
+        if not args.no_full_pass:
+            report["full_pass"] = full_pass(urls["classify"], files, test.labels.tolist())
+        report["stack_rss_mb"] = round(running.rss_mb())
+    report["results"] = [r.row() for r in results]
+    report["ratios"] = ratios(results)
+    print_table(results)
+    print(json.dumps({k: v for k, v in report.items() if k != "results"}, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 1 if any(r.errors for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

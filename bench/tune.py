@@ -1,0 +1,109 @@
+"""One change at a time: how each serving setting moves throughput and latency (``make tune``).
+
+Each variant starts the stack from the working tree with one setting changed from the shipped
+configuration (config.properties and the proxy's defaults), warms it up, then measures /classify
+and TorchServe directly at 32 clients. First, the handler's own per-request cost, in-process.
+About 3 minutes; the figures vary by a few percent from run to run on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import time
+
+import torch
+from PIL import Image
+
+from bench.__main__ import RATIO_CONCURRENCY, warm_up
+from bench.loadgen import multipart_request, run_load
+from evaluation.imaging import encode, png
+from model.network import load_model
+from model.preprocess import preprocess_image_bytes
+from scripts import serve
+from scripts.build_mar import WEIGHTS
+from scripts.serve import ROOT, read_properties
+from train.data import load_split, prepare_mnist
+
+SECONDS = 4.0
+WARM_UP = 3.0
+
+
+def models_line(**changes: object) -> dict[str, str]:
+    """config.properties' ``models=`` with some of the model's settings changed."""
+    models = json.loads(read_properties()["models"])
+    models["mnist"]["1.0"].update(changes)
+    return {"models": json.dumps(models)}
+
+
+# (name, config.properties overrides, proxy flags, environment for TorchServe's workers)
+VARIANTS: list[tuple[str, dict[str, str], tuple[str, ...], dict[str, str]]] = [
+    ("shipped configuration", {}, (), {}),
+    ("1 worker", models_line(minWorkers=1, maxWorkers=1), (), {}),
+    ("3 workers", models_line(minWorkers=3, maxWorkers=3), (), {}),
+    ("batchSize 1 (no TorchServe batching)", models_line(batchSize=1, maxBatchDelay=0), (), {}),
+    ("maxBatchDelay 5 ms", models_line(maxBatchDelay=5), (), {}),
+    ("Netty threads: TorchServe's default", {"number_of_netty_threads": "0"}, (), {}),
+    ("job_queue_size 1000", {"job_queue_size": "1000"}, (), {}),
+    ("2 torch threads per worker", {}, (), {"GOCLASSIFY_TORCH_THREADS": "2"}),
+    ("proxy: standard asyncio loop", {}, ("--event-loop", "asyncio"), {}),
+    ("proxy: no coalescing", {}, ("--coalesce-max-images", "1", "--upstream-concurrency", "64"), {}),
+    ("proxy: 2 upstream requests at once", {}, ("--upstream-concurrency", "2"), {}),
+    ("proxy: access log off", {}, ("--access-log", "off"), {}),
+]
+
+
+def handler_costs(files: list[bytes]) -> None:
+    """Per-request work inside a worker, without any serving around it."""
+    photo = encode(Image.open(io.BytesIO(files[0])).resize((1000, 1000)), "JPEG")
+    for name, data in (("28x28 MNIST PNG", files[0]), ("1000x1000 JPEG", photo)):
+        started, rounds = time.perf_counter(), 200
+        for _ in range(rounds):
+            preprocess_image_bytes(data)
+        print(f"decode + preprocess, {name}: {1e6 * (time.perf_counter() - started) / rounds:.0f} µs")
+    model, tensors = load_model(str(WEIGHTS)), [preprocess_image_bytes(d) for d in files[:16]]
+    torch.set_num_threads(1)
+    with torch.inference_mode():
+        for size in (1, 8, 16):
+            batch, started = torch.stack(tensors[:size]), time.perf_counter()
+            for _ in range(200):
+                model(batch).softmax(dim=1)
+            print(f"forward + softmax, batch of {size}: {1e6 * (time.perf_counter() - started) / 200:.0f} µs")
+
+
+def measure(files: list[bytes], properties: dict[str, str], proxy: tuple[str, ...]) -> dict[str, float]:
+    figures = {}
+    with serve.serving_current_sources(properties=properties, proxy_options=proxy) as running:
+        warm_up(f"{running.proxy}/classify", files, WARM_UP)
+        targets = {"classify": (f"{running.proxy}/classify", None)}
+        targets["torchserve"] = (f"{running.inference}/predictions/mnist", running.auth("inference"))
+        for target, (url, headers) in targets.items():
+            requests = [multipart_request(url, data, headers) for data in files]
+            result = run_load(target, url, requests, RATIO_CONCURRENCY, SECONDS)
+            figures |= {target: result.throughput, f"{target}_p99": result.p99_ms, f"{target}_errors": result.errors}
+    return figures
+
+
+def main() -> int:
+    prepare_mnist(ROOT / "data")
+    files = [png(pixels) for pixels in load_split(ROOT / "data", train=False).pixels()[:2000]]
+    handler_costs(files)
+    print(f"\n{'variant (one change from the shipped settings)':<42}{'/classify req/s':>16}{'p99 ms':>8}", end="")
+    print(f"{'TorchServe req/s':>18}{'p99 ms':>8}")
+    for name, properties, proxy, environment in VARIANTS:
+        saved = dict(os.environ)
+        os.environ.update(environment)  # inherited by TorchServe and so by its workers
+        try:
+            f = measure(files, properties, proxy)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        print(f"{name:<42}{f['classify']:>16.0f}{f['classify_p99']:>8.1f}", end="")
+        print(f"{f['torchserve']:>18.0f}{f['torchserve_p99']:>8.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

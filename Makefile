@@ -15,7 +15,7 @@ MAR := model-store/mnist.mar
 MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py model/__init__.py \
               model/integrity.py model/network.py model/preprocess.py scripts/build_mar.py model-store/SHA256SUMS
 
-.PHONY: help install serve test lint train mar mar-checksum bench tune eval-uploads clean
+.PHONY: help install serve test lint browser train mar mar-checksum bench tune eval-uploads clean
 
 help:
 	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
@@ -49,8 +49,21 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint
+test: lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser test drives Debian's Chromium through its ChromeDriver. Installed here when we can
+# (root and apt-get); otherwise that one test is skipped and says why.
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(BROWSER_PACKAGES) for the browser test"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1; } || \
+	  echo "warning: could not install Chromium; the browser test will be skipped"; \
+	else echo "note: no Chromium, and no root apt-get to install it: the browser test will be skipped"; fi
 
 train: install
 	$(PY) -m train $(TRAIN_ARGS)

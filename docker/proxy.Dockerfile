@@ -1,10 +1,10 @@
-# The GoClassify proxy: only aiohttp and uvloop, at the versions pinned in requirements.txt.
+# The GoClassify proxy: only aiohttp, uvloop and prometheus-client, at the versions pinned in requirements.txt.
 FROM python:3.11-slim-bookworm
 
 RUN useradd --create-home --uid 10001 proxy
 WORKDIR /srv/goclassify
 COPY requirements.txt .
-RUN pip install --no-cache-dir $(grep -E '^(aiohttp|uvloop)==' requirements.txt)
+RUN pip install --no-cache-dir $(grep -E '^(aiohttp|uvloop|prometheus-client)==' requirements.txt)
 COPY proxy/ proxy/
 
 USER proxy

@@ -1,13 +1,15 @@
-"""The public HTTP face of GoClassify: ``POST /classify`` and ``GET /healthz`` in front of TorchServe.
+"""The public HTTP face of GoClassify, in front of TorchServe: ``POST /classify`` (one image or
+several), ``GET /healthz``, ``GET /metrics`` (Prometheus), ``GET /openapi.json`` and the drawing page
+at ``GET /``.
 
-aiohttp gives both halves of a proxy in one well-kept library: an async server that reads
-multipart uploads as a stream (so the size limit is enforced while reading, not after buffering)
-and a pooled async client with connect and total timeouts (so a dead TorchServe answers 503 at
-once instead of hanging the caller).
+aiohttp gives both halves of a proxy in one well-kept library: an async server that enforces the
+body limit while reading (not after buffering), and a pooled async client with connect and total
+timeouts (so a dead TorchServe answers 503 at once instead of hanging the caller).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +22,7 @@ from aiohttp import hdrs, web
 from proxy.coalesce import Answer, Coalescer
 from proxy.cors import cors_middleware, parse_origins
 from proxy.lifecycle import InFlight
+from proxy.metrics import ProxyMetrics
 from proxy.multipart import MultipartError, boundary_of, encode_files, parse_parts
 from proxy.settings import Settings
 from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
@@ -27,6 +30,7 @@ from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
 logger = logging.getLogger("goclassify.proxy")
 
 IMAGE_FIELD = "image"
+STATIC = Path(__file__).parent / "static"  # the drawing page served at GET /
 # A form needs one part; a few extra (a filename field, a CSRF token) are tolerated, thousands are not.
 MAX_FORM_PARTS = 16
 MAX_NAME_SHOWN = 40  # characters of each unexpected field name echoed in the error
@@ -35,6 +39,7 @@ SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 KEYS_KEY = web.AppKey("torchserve_keys", TorchServeKeys)
 IN_FLIGHT_KEY = web.AppKey("in_flight", InFlight)
 COALESCER_KEY = web.AppKey("coalescer", Coalescer)
+METRICS_KEY = web.AppKey("metrics", ProxyMetrics)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
 
@@ -50,20 +55,35 @@ class UploadError(Exception):
 
 
 async def classify(request: web.Request) -> web.Response:
+    """One ``image`` field: its prediction. Several: a list in the same order, each item a prediction
+    or ``{"error", "status"}`` for that image alone."""
     settings = request.app[SETTINGS_KEY]
     try:
-        data = await read_image_field(request, settings.max_upload_bytes)
+        images = await read_image_fields(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
+    coalescer = request.app[COALESCER_KEY]
     try:
-        status, payload = await request.app[COALESCER_KEY].classify(data)
+        if len(images) == 1:
+            status, payload = await coalescer.classify(images[0])
+            return web.json_response(payload, status=status)
+        answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
-        return unreachable(settings.inference_url, exc)
+        return unreachable(request.app, exc)
     except TimeoutError:
+        request.app[METRICS_KEY].upstream_errors.labels("timeout").inc()
         return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
     except aiohttp.ClientError as exc:
-        return unreachable(settings.inference_url, exc)
-    return web.json_response(payload, status=status)
+        return unreachable(request.app, exc)
+    return web.json_response(
+        [payload if status == 200 else payload | {"status": status} for status, payload in answers]
+    )
+
+
+async def classify_one(coalescer: Coalescer, data: bytes) -> Answer:
+    if not data:
+        return 400, {"error": f"the file in field '{IMAGE_FIELD}' is empty"}
+    return await coalescer.classify(data)
 
 
 async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]:
@@ -79,7 +99,9 @@ async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]
     payload = _json_or_none(raw)
     if status == 200 and isinstance(payload, list) and len(payload) == len(images):
         return [item_answer(item) for item in payload]
-    return [relay(status, payload, raw)] * len(images)
+    answer, kind = relay(status, payload, raw)
+    app[METRICS_KEY].upstream_errors.labels(kind).inc()
+    return [answer] * len(images)
 
 
 def item_answer(item: Any) -> Answer:
@@ -122,25 +144,28 @@ def _json_or_none(body: bytes) -> Any:
         return None
 
 
-def unreachable(url: str, exc: Exception) -> web.Response:
-    logger.warning("TorchServe unreachable at %s: %s", url, exc)
+def unreachable(app: web.Application, exc: Exception) -> web.Response:
+    logger.warning("TorchServe unreachable at %s: %s", app[SETTINGS_KEY].inference_url, exc)
+    app[METRICS_KEY].upstream_errors.labels("unreachable").inc()
     return error(503, "the model server is unreachable; try again shortly")
 
 
-def relay(status: int, payload: Any, raw: bytes) -> Answer:
-    """TorchServe's failure of a whole request, as a clear JSON error for each image in it."""
+def relay(status: int, payload: Any, raw: bytes) -> tuple[Answer, str]:
+    """TorchServe's failure of a whole request, as a clear JSON error for each image in it, and the
+    kind of failure (for the metrics)."""
     if is_refusal(status, payload):
         logger.error("TorchServe refused the proxy's key; is --torchserve-key-file its key_file.json?")
-        return 503, {"error": "the model server refused the proxy's credentials"}
+        return (503, {"error": "the model server refused the proxy's credentials"}), "refused_key"
     if status in UNAVAILABLE_STATUSES:
         logger.warning("TorchServe answered %s: %s", status, raw[:200])
-        return 503, {"error": "the model is not available; try again shortly"}
+        return (503, {"error": "the model is not available; try again shortly"}), "unavailable"
     logger.error("unexpected TorchServe answer %s: %s", status, raw[:200])
-    return 502, {"error": f"unexpected answer from the model server (HTTP {status})"}
+    return (502, {"error": f"unexpected answer from the model server (HTTP {status})"}), "unexpected"
 
 
-async def read_image_field(request: web.Request, limit: int) -> bytes:
-    """The ``image`` part of a multipart body, refusing oversize, malformed and empty uploads."""
+async def read_image_fields(request: web.Request, limit: int) -> list[bytes]:
+    """The ``image`` parts of a multipart body, in order, refusing oversize and malformed bodies
+    (and an empty file, when it is the only one)."""
     if request.content_length is not None and request.content_length > limit:
         raise UploadError(413, f"request body over the {limit} byte limit")
     try:
@@ -156,13 +181,13 @@ async def read_image_field(request: web.Request, limit: int) -> bytes:
         parts = parse_parts(body, boundary, MAX_FORM_PARTS)
     except MultipartError as exc:
         raise UploadError(400, f"malformed multipart body: {exc}") from exc
-    for part in parts:
-        if part.name == IMAGE_FIELD:
-            if not part.data:
-                raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
-            return part.data
-    fields = ", ".join((part.name or "?")[:MAX_NAME_SHOWN] for part in parts) or "none"
-    raise UploadError(400, f"missing file field '{IMAGE_FIELD}' (fields received: {fields})")
+    images = [part.data for part in parts if part.name == IMAGE_FIELD]
+    if not images:
+        fields = ", ".join((part.name or "?")[:MAX_NAME_SHOWN] for part in parts) or "none"
+        raise UploadError(400, f"missing file field '{IMAGE_FIELD}' (fields received: {fields})")
+    if images == [b""]:
+        raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
+    return images
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -202,12 +227,21 @@ async def json_errors(
         return error(500, "internal error")
 
 
+def static_file(body: bytes, content_type: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type=content_type, charset="utf-8")
+
+    return handler
+
+
 def create_app(settings: Settings) -> web.Application:
     # client_max_size bounds any body aiohttp buffers itself; uploads are streamed under our limit.
-    in_flight = InFlight()
-    middlewares = [in_flight.middleware, cors_middleware(parse_origins(settings.cors_origins)), json_errors]
+    in_flight, metrics = InFlight(), ProxyMetrics()
+    cors = cors_middleware(parse_origins(settings.cors_origins))
+    middlewares = [in_flight.middleware, metrics.middleware, cors, json_errors]
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_upload_bytes)
     app[IN_FLIGHT_KEY] = in_flight
+    app[METRICS_KEY] = metrics
     app[SETTINGS_KEY] = settings
     key_file = Path(settings.torchserve_key_file) if settings.torchserve_key_file else None
     app[KEYS_KEY] = TorchServeKeys(key_file, settings.management_url)
@@ -227,4 +261,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(client_session)
     app.router.add_post("/classify", classify)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics.handler)
+    for path, name, content_type in (
+        ("/", "index.html", "text/html"),
+        ("/openapi.json", "openapi.json", "application/json"),
+    ):
+        app.router.add_get(path, static_file((STATIC / name).read_bytes(), content_type))
     return app

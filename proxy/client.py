@@ -1,0 +1,72 @@
+"""Command-line client: ``python -m proxy.client IMAGE... [--url URL] [--json]``.
+
+Sends each file to ``POST /classify`` and prints its predicted digit and top probabilities as a
+table (or, with ``--json``, the answers as JSON). Exit code 0 when every file was classified, 1 when
+any was refused, 2 when the service could not be reached. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from proxy.multipart import encode_files
+
+DEFAULT_URL = os.environ.get("GOCLASSIFY_URL", "http://127.0.0.1:8000/classify")
+TOP = 3  # probabilities shown per file
+TIMEOUT = 60.0
+
+
+def classify(url: str, path: Path) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON answer) for one file; raises URLError if the service is unreachable."""
+    body, content_type = encode_files([("image", path.read_bytes())], path.name, "application/octet-stream")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read())
+        except ValueError:
+            return error.code, {"error": error.reason}
+
+
+def table_row(name: str, status: int, answer: dict[str, Any]) -> str:
+    if status != 200:
+        return f"{name:<28} {'error':<6} HTTP {status}: {answer.get('error', '?')}"
+    top = sorted(answer["probabilities"].items(), key=lambda item: item[1], reverse=True)[:TOP]
+    shown = "  ".join(f"{digit} {100 * p:5.1f}%" for digit, p in top)
+    return f"{name:<28} {answer['predicted_digit']:<6} {shown}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m proxy.client", description=__doc__.splitlines()[0])
+    parser.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, GIF, BMP, WebP)")
+    parser.add_argument("--url", default=DEFAULT_URL, help="the service's /classify (env GOCLASSIFY_URL)")
+    parser.add_argument("--json", action="store_true", help="print the answers as JSON")
+    args = parser.parse_args(argv)
+    results = []
+    for path in args.images:
+        try:
+            status, answer = classify(args.url, path) if path.is_file() else (0, {"error": "no such file"})
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"error: cannot reach {args.url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+            return 2
+        results.append((path, status, answer))
+    if args.json:
+        print(json.dumps([{"file": str(p), "status": s, "answer": a} for p, s, a in results], indent=2))
+    else:
+        print(f"{'file':<28} {'digit':<6} top probabilities")
+        for path, status, answer in results:
+            print(table_row(path.name, status, answer))
+    return 0 if all(status == 200 for _, status, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

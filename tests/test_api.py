@@ -1,0 +1,144 @@
+"""The API around /classify: batch requests, the OpenAPI contract, Prometheus metrics, the CLI and the page."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_spec
+
+from evaluation.imaging import png
+from scripts import serve
+from scripts.serve import ROOT, Deployment
+from tests.http_helpers import multipart, request, response, upload
+from tests.malformed import bomb_png
+
+SPEC = json.loads((ROOT / "proxy" / "static" / "openapi.json").read_text())
+
+
+def batch(url: str, files: list[bytes]) -> tuple[int, Any]:
+    """A form with several ``image`` fields (the helper's dict cannot repeat a name)."""
+    bodies = [multipart({"image": (f"d{i}.png", data, "image/png")}) for i, data in enumerate(files)]
+    boundary = bodies[0][1].split("boundary=")[1]
+    parts = [body.replace(ctype.split("boundary=")[1].encode(), boundary.encode()) for body, ctype in bodies]
+    closing = f"--{boundary}--\r\n".encode()
+    joined = b"".join(part[: -len(closing)] for part in parts) + closing
+    return request(url, joined, f"multipart/form-data; boundary={boundary}")
+
+
+def assert_matches_spec(path: str, method: str, status: int, body: Any) -> None:
+    responses = SPEC["paths"][path][method]["responses"]
+    described = responses.get(str(status), responses.get("default"))
+    assert described is not None, f"{method.upper()} {path} {status} is not in openapi.json"
+    schema = described["content"]["application/json"]["schema"] | {"components": SPEC["components"]}
+    Draft202012Validator(schema).validate(body)
+
+
+def test_several_image_fields_get_a_list_in_order(deployment: Deployment, mnist_pixels, mnist_test):
+    files = [png(mnist_pixels[10]), b"not an image", png(mnist_pixels[11]), b""]
+    status, body = batch(f"{deployment.proxy}/classify", files)
+    assert status == 200 and isinstance(body, list) and len(body) == 4
+    assert body[0]["predicted_digit"] == int(mnist_test.labels[10])
+    assert body[1]["status"] == 400 and "not a decodable image" in body[1]["error"]
+    assert body[2]["predicted_digit"] == int(mnist_test.labels[11])
+    assert body[3] == {"error": "the file in field 'image' is empty", "status": 400}
+    assert_matches_spec("/classify", "post", status, body)
+    status, single = upload(f"{deployment.proxy}/classify", png(mnist_pixels[10]))
+    # One field: the single-image answer, unchanged (up to float rounding in a differently sized batch).
+    assert status == 200 and single["predicted_digit"] == body[0]["predicted_digit"]
+    assert single["probabilities"] == pytest.approx(body[0]["probabilities"], abs=1e-6)
+
+
+def test_the_openapi_description_is_valid_and_served(deployment: Deployment):
+    validate_spec(SPEC)
+    status, served = request(f"{deployment.proxy}/openapi.json")
+    assert status == 200 and served == SPEC
+    assert set(SPEC["paths"]) >= {"/classify", "/healthz", "/metrics"}
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda p: multipart({"image": ("d.png", png(p[0]), "image/png")}), 200),
+        (lambda p: multipart({"image": ("d.png", b"junk", "image/png")}), 400),
+        (lambda p: multipart({"file": ("d.png", png(p[0]), "image/png")}), 400),
+        (lambda p: multipart({"image": ("bomb.png", bomb_png(), "image/png")}), 413),
+        (lambda p: (png(p[0]), "image/png"), 415),
+    ],
+)
+def test_real_classify_answers_match_the_description(deployment: Deployment, mnist_pixels, build, expected):
+    body, content_type = build(mnist_pixels)
+    status, answer = request(f"{deployment.proxy}/classify", body, content_type)
+    assert status == expected
+    assert_matches_spec("/classify", "post", status, answer)
+
+
+def test_real_health_and_error_answers_match_the_description(deployment: Deployment, tmp_path):
+    status, body = request(f"{deployment.proxy}/healthz")
+    assert status == 200
+    assert_matches_spec("/healthz", "get", status, body)
+    status, body = request(f"{deployment.proxy}/nowhere")
+    assert status == 404
+    assert_matches_spec("/classify", "post", status, body)  # the "default" error shape
+    ports = serve.Ports.free()  # a proxy with no TorchServe behind it
+    proxy = serve.start_proxy(ports, tmp_path / "proxy.log")
+    try:
+        serve.wait_for_listen(ports.proxy, proxy)
+        status, body = request(f"http://127.0.0.1:{ports.proxy}/healthz")
+        assert status == 503
+        assert_matches_spec("/healthz", "get", status, body)
+        status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", b"x")
+        assert status == 503
+        assert_matches_spec("/classify", "post", status, body)
+    finally:
+        serve.stop(proxy)
+
+
+def test_prometheus_metrics_count_requests_latency_and_upstream_errors(deployment: Deployment, mnist_pixels):
+    upload(f"{deployment.proxy}/classify", png(mnist_pixels[0]))
+    upload(f"{deployment.proxy}/classify", b"junk")
+    answer = response(f"{deployment.proxy}/metrics")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
+    text = _metrics_text(deployment)
+    assert 'goclassify_requests_total{route="/classify",status="200"}' in text
+    assert 'goclassify_requests_total{route="/classify",status="400"}' in text
+    assert 'goclassify_request_duration_seconds_bucket{le="0.1",route="/classify"}' in text
+    assert "# TYPE goclassify_upstream_errors_total counter" in text
+
+
+def _metrics_text(deployment: Deployment) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{deployment.proxy}/metrics", timeout=10) as answer:
+        return answer.read().decode()
+
+
+def test_cli_prints_a_table_and_json_and_exits_nonzero_on_errors(deployment: Deployment, tmp_path):
+    seven = ROOT / "evaluation" / "handdrawn" / "7_b.png"
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    command = [sys.executable, "-m", "proxy.client", "--url", f"{deployment.proxy}/classify"]
+    ok = subprocess.run([*command, str(seven)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines()[0].split()[:2] == ["file", "digit"]
+    assert ok.stdout.splitlines()[1].split()[:2] == ["7_b.png", "7"]
+    mixed = subprocess.run([*command, "--json", str(seven), str(bad)], cwd=ROOT, capture_output=True, text=True)
+    assert mixed.returncode == 1
+    answers = json.loads(mixed.stdout)
+    assert [a["status"] for a in answers] == [200, 400] and answers[0]["answer"]["predicted_digit"] == 7
+    gone = subprocess.run(
+        [sys.executable, "-m", "proxy.client", "--url", f"http://127.0.0.1:{serve.free_port()}/classify", str(seven)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert gone.returncode == 2 and "cannot reach" in gone.stderr
+
+
+def test_the_page_is_served(deployment: Deployment):
+    answer = response(f"{deployment.proxy}/")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/html")

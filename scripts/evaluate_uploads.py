@@ -1,6 +1,7 @@
 """Accuracy on realistic uploads, per variant, offline and through HTTP: ``make eval-uploads``.
 
-Offline: the shipped weights on ``preprocess_image_bytes`` of each file. HTTP: the same files
+Naive resize: the shipped weights on a plain Pillow resize to 28x28 (the comparison a simple handler
+would give). Offline: the shipped weights on ``preprocess_image_bytes`` of each file. HTTP: the same files
 through ``POST /classify`` on a real TorchServe + proxy that this script starts on free loopback
 ports (or ``--url`` of one already running). Prints a Markdown table for the README.
 """
@@ -8,19 +9,22 @@ ports (or ``--url`` of one already running). Prints a Markdown table for the REA
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from evaluation.client import classify_all
 from evaluation.handdrawn import handdrawn_set
 from evaluation.imaging import encode
 from evaluation.uploads import SEED, Upload, build_uploads
 from model.network import load_model
-from model.preprocess import preprocess_image_bytes
+from model.preprocess import IMAGE_SIZE, normalize, preprocess_image_bytes
 from scripts.build_mar import WEIGHTS
 from scripts.serve import ROOT, serving_current_sources
 from train.data import load_split, prepare_mnist
@@ -31,6 +35,18 @@ def offline_predictions(files: list[bytes]) -> list[int]:
     with torch.inference_mode():
         batch = torch.stack([preprocess_image_bytes(data) for data in files])
         return model(batch).argmax(dim=1).tolist()
+
+
+def naive_predictions(files: list[bytes]) -> list[int]:
+    """The comparison: what a plain handler does. Decode with Pillow, grayscale, resize to 28x28,
+    normalize as in training; no alpha compositing, no polarity, no cropping, fitting or centring."""
+    model = load_model(str(WEIGHTS))
+    tensors = []
+    for data in files:
+        gray = Image.open(io.BytesIO(data)).convert("L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+        tensors.append(normalize(torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0).unsqueeze(0)))
+    with torch.inference_mode():
+        return model(torch.stack(tensors)).argmax(dim=1).tolist()
 
 
 def http_predictions(url: str, files: list[bytes]) -> list[int]:
@@ -76,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     uploads, labels = load_sets(args.count, args.data_dir)
     files = [u.data for u in uploads]
     started = time.perf_counter()
-    columns = {"offline": offline_predictions(files)}
+    columns = {"naive resize": naive_predictions(files), "offline": offline_predictions(files)}
     print(f"offline: {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if not args.offline_only:
         started = time.perf_counter()

@@ -18,7 +18,13 @@ from train.__main__ import main as train_main
 from train.data import MNIST_MD5, DatasetError, prepare_mnist
 
 SHIPPED_METRICS = WEIGHTS.parent / "metrics.json"
-PLOTS = ("curves.png", "predictions.png", "confusion_matrix.png")
+PLOTS = (
+    "curves.png",
+    "predictions.png",
+    "confusion_matrix.png",
+    "uploads_predictions.png",
+    "uploads_confusion_matrix.png",
+)
 
 
 def run_training(output: Path, seed: int = 7) -> dict:
@@ -34,6 +40,8 @@ def run_training(output: Path, seed: int = 7) -> dict:
             str(DATA_DIR),
             "--output-dir",
             str(output),
+            "--upload-digits",
+            "10",
         ]
     )
     assert code == 0
@@ -51,6 +59,7 @@ def test_training_writes_loadable_weights_metrics_and_plots(tmp_path, mnist_test
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["seed"] == 7
     assert sum(map(sum, metrics["confusion_matrix"])) == len(mnist_test.labels)
     assert {"torch", "torchvision", "python"} <= set(metrics["versions"])
+    assert metrics["uploads"]["images"] == 12 * 10 and len(metrics["uploads"]["per_variant_accuracy"]) == 12
     # Five steps of Adam already beat chance by far: the loop really trains.
     assert metrics["test_accuracy"] > 0.5
 

@@ -24,6 +24,7 @@ from train import plots
 from train.augment import AffineRange
 from train.data import SOURCE_ENV, DatasetError, Split, load_split, prepare_mnist
 from train.engine import evaluate, train_epoch
+from train.upload_eval import evaluate_on_uploads
 
 WEIGHTS_NAME = "weights.pt"
 METRICS_NAME = "metrics.json"
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output-dir", type=Path, default=Path("model/trained"))
     parser.add_argument("--max-steps", type=int, default=None, help="cap batches per epoch (smoke tests)")
+    parser.add_argument(
+        "--upload-digits", type=int, default=100, help="test digits rendered as each of the 12 user-upload variants"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     return parser.parse_args(argv)
 
@@ -117,6 +121,7 @@ def write_outputs(
     plots.plot_prediction_grid(test.images, test.labels, final.predictions, out / "predictions.png")
     matrix = plots.confusion_matrix(test.labels, final.predictions)
     plots.plot_confusion_matrix(matrix, out / "confusion_matrix.png")
+    uploads = evaluate_on_uploads(model, test.pixels(), test.labels, out, args.upload_digits)
     metrics = {
         "test_accuracy": final.accuracy,
         "test_loss": final.loss,
@@ -129,6 +134,7 @@ def write_outputs(
         }
         | {"augment": not args.no_augment, "optimizer": "Adam", "schedule": "OneCycleLR"},
         "confusion_matrix": matrix.tolist(),
+        "uploads": uploads,
         "weights_sha256": sha256_file(weights),
         "versions": {
             "python": platform.python_version(),

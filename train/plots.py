@@ -1,7 +1,9 @@
-"""PNG plots of a training run: learning curves, a grid of test predictions, a confusion matrix."""
+"""PNG plots of a training run: learning curves, grids of predictions and confusion matrices (MNIST test
+set and user-upload set)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -9,8 +11,11 @@ import matplotlib
 matplotlib.use("Agg")  # headless: training runs on servers and in CI
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from PIL import Image
 
+from evaluation.uploads import Upload
 from model.network import NUM_CLASSES
 
 GRID_COLUMNS = 8
@@ -59,7 +64,36 @@ def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor) -> torch.T
     return torch.bincount(flat, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
 
 
-def plot_confusion_matrix(matrix: torch.Tensor, path: Path) -> None:
+def plot_upload_grid(uploads: list[Upload], labels: torch.Tensor, predictions: torch.Tensor, path: Path) -> None:
+    """The first two files of each upload variant as a user sent them, then mistakes; mistakes in red."""
+    firsts: dict[str, list[int]] = {}
+    for index, upload in enumerate(uploads):
+        firsts.setdefault(upload.variant, []).append(index)
+    chosen = [i for indices in firsts.values() for i in indices[:2]]
+    chosen += [i for i in torch.nonzero(predictions != labels).flatten().tolist() if i not in chosen][:GRID_MISTAKES]
+    rows = -(-len(chosen) // GRID_COLUMNS)
+    figure, axes = plt.subplots(rows, GRID_COLUMNS, figsize=(GRID_COLUMNS * 1.5, rows * 1.8), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, index in zip(axes.flat, chosen, strict=False):
+        true, predicted = int(labels[index]), int(predictions[index])
+        image = Image.open(io.BytesIO(uploads[index].data))
+        if image.mode.startswith("I"):  # 16-bit: Pillow cannot convert it for display directly
+            image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8))
+        image = image.convert("RGBA")
+        image.thumbnail((112, 112))
+        axis.imshow(image)
+        mistake = true != predicted
+        axis.set_title(
+            f"{uploads[index].variant}\ntrue {true} / pred {predicted}" + (" ✗" if mistake else ""),
+            fontsize=6,
+            color="red" if mistake else "black",
+        )
+    figure.suptitle("User-upload set: files as sent, with the model's answers (mistakes in red)")
+    _save(figure, path)
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, path: Path, title: str = "Confusion matrix (MNIST test set)") -> None:
     figure, axis = plt.subplots(figsize=(7, 6))
     shown = axis.imshow(matrix.numpy(), cmap="Blues", norm=matplotlib.colors.LogNorm(vmin=1))
     figure.colorbar(shown, ax=axis, label="count (log scale)")
@@ -81,7 +115,7 @@ def plot_confusion_matrix(matrix: torch.Tensor, path: Path) -> None:
         yticks=range(NUM_CLASSES),
         xlabel="predicted digit",
         ylabel="true digit",
-        title="Confusion matrix (MNIST test set)",
+        title=title,
     )
     _save(figure, path)
 

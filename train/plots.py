@@ -41,21 +41,8 @@ def plot_prediction_grid(images: torch.Tensor, labels: torch.Tensor, predictions
     """First test images, then misclassified ones; mistakes titled in red."""
     wrong = torch.nonzero(predictions != labels).flatten()[:GRID_MISTAKES]
     chosen = torch.cat([torch.arange(min(GRID_FIRST, len(images))), wrong]).tolist()
-    rows = -(-len(chosen) // GRID_COLUMNS)
-    figure, axes = plt.subplots(rows, GRID_COLUMNS, figsize=(GRID_COLUMNS * 1.3, rows * 1.5), squeeze=False)
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, index in zip(axes.flat, chosen, strict=False):
-        true, predicted = int(labels[index]), int(predictions[index])
-        axis.imshow(images[index].squeeze(0).numpy(), cmap="gray", vmin=0, vmax=1)
-        mistake = true != predicted
-        axis.set_title(
-            f"true {true} / pred {predicted}" + (" ✗" if mistake else ""),
-            fontsize=7,
-            color="red" if mistake else "black",
-        )
-    figure.suptitle("Test predictions (first images, then misclassified ones in red)")
-    _save(figure, path)
+    cells = [(images[i].squeeze(0).numpy(), "", int(labels[i]), int(predictions[i])) for i in chosen]
+    _grid(cells, "Test predictions (first images, then misclassified ones in red)", path, cell_size=(1.3, 1.5))
 
 
 def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:
@@ -71,25 +58,38 @@ def plot_upload_grid(uploads: list[Upload], labels: torch.Tensor, predictions: t
         firsts.setdefault(upload.variant, []).append(index)
     chosen = [i for indices in firsts.values() for i in indices[:2]]
     chosen += [i for i in torch.nonzero(predictions != labels).flatten().tolist() if i not in chosen][:GRID_MISTAKES]
-    rows = -(-len(chosen) // GRID_COLUMNS)
-    figure, axes = plt.subplots(rows, GRID_COLUMNS, figsize=(GRID_COLUMNS * 1.5, rows * 1.8), squeeze=False)
+    cells = [
+        (_thumbnail(uploads[i].data), f"{uploads[i].variant}\n", int(labels[i]), int(predictions[i])) for i in chosen
+    ]
+    title = "User-upload set: files as sent, with the model's answers (mistakes in red)"
+    _grid(cells, title, path, cell_size=(1.5, 1.8))
+
+
+def _thumbnail(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    if image.mode.startswith("I"):  # 16-bit: Pillow cannot convert it for display directly
+        image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8))
+    image = image.convert("RGBA")
+    image.thumbnail((112, 112))
+    return image
+
+
+def _grid(cells: list[tuple[object, str, int, int]], title: str, path: Path, cell_size: tuple[float, float]) -> None:
+    """Images in rows of GRID_COLUMNS, each titled with a caption and true/predicted digit."""
+    rows = -(-len(cells) // GRID_COLUMNS)
+    size = (GRID_COLUMNS * cell_size[0], rows * cell_size[1])
+    figure, axes = plt.subplots(rows, GRID_COLUMNS, figsize=size, squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, index in zip(axes.flat, chosen, strict=False):
-        true, predicted = int(labels[index]), int(predictions[index])
-        image = Image.open(io.BytesIO(uploads[index].data))
-        if image.mode.startswith("I"):  # 16-bit: Pillow cannot convert it for display directly
-            image = Image.fromarray((np.asarray(image, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8))
-        image = image.convert("RGBA")
-        image.thumbnail((112, 112))
-        axis.imshow(image)
+    for axis, (image, caption, true, predicted) in zip(axes.flat, cells, strict=False):
+        if isinstance(image, Image.Image):
+            axis.imshow(image)
+        else:
+            axis.imshow(image, cmap="gray", vmin=0, vmax=1)
         mistake = true != predicted
-        axis.set_title(
-            f"{uploads[index].variant}\ntrue {true} / pred {predicted}" + (" ✗" if mistake else ""),
-            fontsize=6,
-            color="red" if mistake else "black",
-        )
-    figure.suptitle("User-upload set: files as sent, with the model's answers (mistakes in red)")
+        label = f"{caption}true {true} / pred {predicted}" + (" ✗" if mistake else "")
+        axis.set_title(label, fontsize=6 if caption else 7, color="red" if mistake else "black")
+    figure.suptitle(title)
     _save(figure, path)
 
 

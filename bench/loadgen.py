@@ -13,28 +13,23 @@ import itertools
 import resource
 import statistics
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
+
+from proxy.multipart import encode_files
 
 WARMUP_SECONDS = 3.0  # not counted: connections, caches, and the JVM's JIT, which takes seconds to warm up
 
 
 def multipart_request(url: str, data: bytes, headers: dict[str, str] | None = None) -> bytes:
     """A complete POST of ``data`` as multipart field ``image``, ready to write to a socket."""
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="digit.png"\r\n'
-        f"Content-Type: image/png\r\n\r\n".encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    body, content_type = encode_files([("image", data)], "digit.png", "image/png")
     parts = urlsplit(url)
     lines = [
         f"POST {parts.path} HTTP/1.1",
         f"Host: {parts.netloc}",
-        f"Content-Type: multipart/form-data; boundary={boundary}",
+        f"Content-Type: {content_type}",
         f"Content-Length: {len(body)}",
         *(f"{name}: {value}" for name, value in (headers or {}).items()),
     ]

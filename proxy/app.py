@@ -64,9 +64,6 @@ async def classify(request: web.Request) -> web.Response:
         return error(exc.status, str(exc))
     coalescer = request.app[COALESCER_KEY]
     try:
-        if len(images) == 1:
-            status, payload = await coalescer.classify(images[0])
-            return web.json_response(payload, status=status)
         answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
         return unreachable(request.app, exc)
@@ -75,6 +72,9 @@ async def classify(request: web.Request) -> web.Response:
         return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
     except aiohttp.ClientError as exc:
         return unreachable(request.app, exc)
+    if len(answers) == 1:
+        status, payload = answers[0]
+        return web.json_response(payload, status=status)
     return web.json_response(
         [payload if status == 200 else payload | {"status": status} for status, payload in answers]
     )
@@ -99,7 +99,7 @@ async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]
     payload = _json_or_none(raw)
     if status == 200 and isinstance(payload, list) and len(payload) == len(images):
         return [item_answer(item) for item in payload]
-    answer, kind = relay(status, payload, raw)
+    answer, kind = relay(status, raw)
     app[METRICS_KEY].upstream_errors.labels(kind).inc()
     return [answer] * len(images)
 
@@ -132,7 +132,7 @@ async def call_torchserve(
         headers = auth | ({hdrs.CONTENT_TYPE: content_type} if content_type else {})
         async with session.request(method, url, data=body, headers=headers, **options) as upstream:
             status, payload = upstream.status, await upstream.read()
-        if not is_refusal(status, _json_or_none(payload)) or not await keys.refresh(kind, auth, session):
+        if not is_refusal(status, payload) or not await keys.refresh(kind, auth, session):
             break
     return status, payload
 
@@ -150,10 +150,10 @@ def unreachable(app: web.Application, exc: Exception) -> web.Response:
     return error(503, "the model server is unreachable; try again shortly")
 
 
-def relay(status: int, payload: Any, raw: bytes) -> tuple[Answer, str]:
+def relay(status: int, raw: bytes) -> tuple[Answer, str]:
     """TorchServe's failure of a whole request, as a clear JSON error for each image in it, and the
     kind of failure (for the metrics)."""
-    if is_refusal(status, payload):
+    if is_refusal(status, raw):
         logger.error("TorchServe refused the proxy's key; is --torchserve-key-file its key_file.json?")
         return (503, {"error": "the model server refused the proxy's credentials"}), "refused_key"
     if status in UNAVAILABLE_STATUSES:
@@ -164,8 +164,7 @@ def relay(status: int, payload: Any, raw: bytes) -> tuple[Answer, str]:
 
 
 async def read_image_fields(request: web.Request, limit: int) -> list[bytes]:
-    """The ``image`` parts of a multipart body, in order, refusing oversize and malformed bodies
-    (and an empty file, when it is the only one)."""
+    """The ``image`` parts of a multipart body, in order, refusing oversize and malformed bodies."""
     if request.content_length is not None and request.content_length > limit:
         raise UploadError(413, f"request body over the {limit} byte limit")
     try:
@@ -185,8 +184,6 @@ async def read_image_fields(request: web.Request, limit: int) -> list[bytes]:
     if not images:
         fields = ", ".join((part.name or "?")[:MAX_NAME_SHOWN] for part in parts) or "none"
         raise UploadError(400, f"missing file field '{IMAGE_FIELD}' (fields received: {fields})")
-    if images == [b""]:
-        raise UploadError(400, f"the file in field '{IMAGE_FIELD}' is empty")
     return images
 
 
@@ -235,7 +232,7 @@ def static_file(body: bytes, content_type: str) -> Callable[[web.Request], Await
 
 
 def create_app(settings: Settings) -> web.Application:
-    # client_max_size bounds any body aiohttp buffers itself; uploads are streamed under our limit.
+    # client_max_size is the upload limit: aiohttp refuses a larger body while reading it.
     in_flight, metrics = InFlight(), ProxyMetrics()
     cors = cors_middleware(parse_origins(settings.cors_origins))
     middlewares = [in_flight.middleware, metrics.middleware, cors, json_errors]

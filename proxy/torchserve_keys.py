@@ -24,10 +24,18 @@ logger = logging.getLogger("goclassify.proxy")
 KeyKind = Literal["inference", "management"]
 # TorchServe 0.12 answers a missing, wrong or expired token with HTTP 400 and this exception type.
 REFUSED_TYPE = "InvalidKeyException"
+REFUSED_STATUSES = (400, 401)
 
 
-def is_refusal(status: int, payload: Any) -> bool:
-    return status in (400, 401) and isinstance(payload, dict) and payload.get("type") == REFUSED_TYPE
+def is_refusal(status: int, body: bytes) -> bool:
+    """Whether TorchServe's answer ``body`` refuses the key (decoded only when the status says it may)."""
+    if status not in REFUSED_STATUSES:
+        return False
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("type") == REFUSED_TYPE
 
 
 class TorchServeKeys:
@@ -45,7 +53,7 @@ class TorchServeKeys:
         return self._keys.get(kind, {}).get("key")
 
     def headers(self, kind: KeyKind) -> dict[str, str]:
-        key = self.key(kind) if self.key_file else None
+        key = self.key(kind)
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     async def refresh(self, kind: KeyKind, refused: dict[str, str], session: aiohttp.ClientSession) -> bool:

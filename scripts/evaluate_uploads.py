@@ -24,17 +24,15 @@ from evaluation.handdrawn import handdrawn_set
 from evaluation.imaging import encode
 from evaluation.uploads import SEED, Upload, build_uploads
 from model.network import load_model
-from model.preprocess import IMAGE_SIZE, normalize, preprocess_image_bytes
+from model.preprocess import IMAGE_SIZE, normalize
 from scripts.build_mar import WEIGHTS
 from scripts.serve import ROOT, serving_current_sources
 from train.data import load_split, prepare_mnist
+from train.upload_eval import predict_files
 
 
 def offline_predictions(files: list[bytes]) -> list[int]:
-    model = load_model(str(WEIGHTS))
-    with torch.inference_mode():
-        batch = torch.stack([preprocess_image_bytes(data) for data in files])
-        return model(batch).argmax(dim=1).tolist()
+    return predict_files(load_model(str(WEIGHTS)), files).tolist()
 
 
 def naive_predictions(files: list[bytes]) -> list[int]:

@@ -246,10 +246,7 @@ class Deployment:
 
     def rss_mb(self) -> float:
         """Resident memory of the whole stack: TorchServe (Java and workers) and the proxy."""
-        processes = []
-        for child in self.children:
-            leader = psutil.Process(child.pid)
-            processes += [leader, *leader.children(recursive=True)]
+        processes = [process for child in self.children for process in process_tree(child)]
         return sum(process.memory_info().rss for process in processes) / 2**20
 
     def auth(self, kind: str) -> dict[str, str]:
@@ -290,6 +287,12 @@ def running_deployment(
         # The proxy first: it finishes the requests in flight while TorchServe still answers them.
         stop(children[1], PROXY_STOP_GRACE_SECONDS)
         stop(children[0])
+
+
+def process_tree(child: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """A child we started and every process below it (for TorchServe: Java and its workers)."""
+    leader = psutil.Process(child.pid)
+    return [leader, *leader.children(recursive=True)]
 
 
 def _group_alive(pgid: int) -> bool:

@@ -9,6 +9,8 @@ import urllib.request
 import uuid
 from typing import Any
 
+from scripts.serve import Deployment
+
 TIMEOUT = 30.0
 
 
@@ -49,11 +51,23 @@ def response(
         return error
 
 
-def multipart(fields: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
-    """Encode ``{name: (filename, data, content_type)}`` as multipart/form-data."""
+def ready_worker_pids(deployment: Deployment) -> set[int]:
+    """The pids of the model's READY TorchServe workers (none if the management API cannot say)."""
+    status, body = request(f"{deployment.management}/models/mnist", headers=deployment.auth("management"))
+    if status != 200:
+        return set()
+    return {worker["pid"] for worker in body[0]["workers"] if worker["status"] == "READY"}
+
+
+FormFields = dict[str, tuple[str, bytes, str]] | list[tuple[str, tuple[str, bytes, str]]]
+
+
+def multipart(fields: FormFields) -> tuple[bytes, str]:
+    """Encode ``{name: (filename, data, content_type)}`` as multipart/form-data; a list of
+    ``(name, (filename, data, content_type))`` pairs may repeat a name."""
     boundary = uuid.uuid4().hex
     parts = []
-    for name, (filename, data, content_type) in fields.items():
+    for name, (filename, data, content_type) in fields.items() if isinstance(fields, dict) else fields:
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
             f"Content-Type: {content_type}\r\n\r\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 from typing import Any
 
 import pytest
@@ -21,13 +22,8 @@ SPEC = json.loads((ROOT / "proxy" / "static" / "openapi.json").read_text())
 
 
 def batch(url: str, files: list[bytes]) -> tuple[int, Any]:
-    """A form with several ``image`` fields (the helper's dict cannot repeat a name)."""
-    bodies = [multipart({"image": (f"d{i}.png", data, "image/png")}) for i, data in enumerate(files)]
-    boundary = bodies[0][1].split("boundary=")[1]
-    parts = [body.replace(ctype.split("boundary=")[1].encode(), boundary.encode()) for body, ctype in bodies]
-    closing = f"--{boundary}--\r\n".encode()
-    joined = b"".join(part[: -len(closing)] for part in parts) + closing
-    return request(url, joined, f"multipart/form-data; boundary={boundary}")
+    """A form with several ``image`` fields."""
+    return request(url, *multipart([("image", (f"d{i}.png", data, "image/png")) for i, data in enumerate(files)]))
 
 
 def assert_matches_spec(path: str, method: str, status: int, body: Any) -> None:
@@ -101,20 +97,13 @@ def test_real_health_and_error_answers_match_the_description(deployment: Deploym
 def test_prometheus_metrics_count_requests_latency_and_upstream_errors(deployment: Deployment, mnist_pixels):
     upload(f"{deployment.proxy}/classify", png(mnist_pixels[0]))
     upload(f"{deployment.proxy}/classify", b"junk")
-    answer = response(f"{deployment.proxy}/metrics")
-    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
-    text = _metrics_text(deployment)
+    with urllib.request.urlopen(f"{deployment.proxy}/metrics", timeout=10) as answer:
+        assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/plain")
+        text = answer.read().decode()
     assert 'goclassify_requests_total{route="/classify",status="200"}' in text
     assert 'goclassify_requests_total{route="/classify",status="400"}' in text
     assert 'goclassify_request_duration_seconds_bucket{le="0.1",route="/classify"}' in text
     assert "# TYPE goclassify_upstream_errors_total counter" in text
-
-
-def _metrics_text(deployment: Deployment) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{deployment.proxy}/metrics", timeout=10) as answer:
-        return answer.read().decode()
 
 
 def test_cli_prints_a_table_and_json_and_exits_nonzero_on_errors(deployment: Deployment, tmp_path):

@@ -23,7 +23,7 @@ from evaluation.imaging import png
 from scripts import serve
 from scripts.serve import Deployment
 from tests.conftest import READY_TIMEOUT
-from tests.http_helpers import request, upload
+from tests.http_helpers import ready_worker_pids, request, upload
 
 LOAD_THREADS = 4
 RECOVERY_LIMIT_SECONDS = 10.0
@@ -108,13 +108,6 @@ def own_deployment(model_store: Path, tmp_path: Path) -> Iterator[Deployment]:
         yield running
 
 
-def ready_workers(deployment: Deployment) -> set[int]:
-    status, body = request(f"{deployment.management}/models/mnist", headers=deployment.auth("management"))
-    if status != 200:
-        return set()
-    return {worker["pid"] for worker in body[0]["workers"] if worker["status"] == "READY"}
-
-
 def wait_for(condition, timeout: float, what: str) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -125,8 +118,8 @@ def wait_for(condition, timeout: float, what: str) -> float:
 
 
 def test_a_killed_worker_is_replaced_and_answers_recover(own_deployment: Deployment, files):
-    wait_for(lambda: len(ready_workers(own_deployment)) == 2, 30, "second worker not ready")
-    workers = ready_workers(own_deployment)
+    wait_for(lambda: len(ready_worker_pids(own_deployment)) == 2, 30, "second worker not ready")
+    workers = ready_worker_pids(own_deployment)
     with Load(f"{own_deployment.proxy}/classify", *files) as load:
         time.sleep(1.0)
         victim = min(workers)
@@ -134,7 +127,7 @@ def test_a_killed_worker_is_replaced_and_answers_recover(own_deployment: Deploym
         os.kill(victim, signal.SIGKILL)
 
         def replaced() -> bool:
-            now = ready_workers(own_deployment)
+            now = ready_worker_pids(own_deployment)
             return len(now) == 2 and victim not in now
 
         recovered = wait_for(replaced, 30, "no replacement worker")
@@ -178,7 +171,7 @@ def test_reregistering_the_model_under_load_answers_every_request(own_deployment
         options = "initial_workers=2&batch_size=8&max_batch_delay=5&response_timeout=30&synchronous=true"
         status, body = request(f"{management}/models?url=mnist.mar&{options}", method="POST", headers=auth, timeout=60)
         assert status == 200, body
-        back = wait_for(lambda: len(ready_workers(own_deployment)) == 2, 30, "model not back")
+        back = wait_for(lambda: len(ready_worker_pids(own_deployment)) == 2, 30, "model not back")
         load.run_past(back)
     errors = load.check(fault_ended=back)
     statuses = sorted({error.status for error in errors})

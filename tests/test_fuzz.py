@@ -12,7 +12,7 @@ import pytest
 
 from evaluation.imaging import png
 from scripts.serve import Deployment
-from tests.http_helpers import request, upload
+from tests.http_helpers import ready_worker_pids, upload
 from tests.malformed import BadRequest, corpus
 
 CONCURRENCY = 8
@@ -36,12 +36,6 @@ async def send_all(url: str, requests: list[BadRequest]) -> list[tuple[int, Any]
         return await asyncio.gather(*(one(bad) for bad in requests))
 
 
-def worker_pids(deployment: Deployment) -> set[int]:
-    status, body = request(f"{deployment.management}/models/mnist", headers=deployment.auth("management"))
-    assert status == 200
-    return {worker["pid"] for worker in body[0]["workers"] if worker["status"] == "READY"}
-
-
 @pytest.mark.slow
 def test_malformed_uploads_get_4xx_json_and_break_nothing(deployment: Deployment, mnist_pixels, mnist_test):
     requests = list(corpus(mnist_pixels))
@@ -49,7 +43,8 @@ def test_malformed_uploads_get_4xx_json_and_break_nothing(deployment: Deployment
     by_category: dict[str, list[BadRequest]] = collections.defaultdict(list)
     for bad in requests:
         by_category[bad.category].append(bad)
-    workers, memory_before = worker_pids(deployment), deployment.rss_mb()
+    workers, memory_before = ready_worker_pids(deployment), deployment.rss_mb()
+    assert workers, "no READY worker to begin with"
     tally: collections.Counter[tuple[str, int]] = collections.Counter()
     for index, (category, batch) in enumerate(by_category.items()):
         answers = asyncio.run(send_all(f"{deployment.proxy}/classify", batch))
@@ -63,7 +58,7 @@ def test_malformed_uploads_get_4xx_json_and_break_nothing(deployment: Deployment
         # A valid request right after each category still gets the right answer.
         status, body = upload(f"{deployment.proxy}/classify", png(mnist_pixels[index]))
         assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[index]), category
-    assert worker_pids(deployment) == workers, "a TorchServe worker died or was replaced"
+    assert ready_worker_pids(deployment) == workers, "a TorchServe worker died or was replaced"
     growth = deployment.rss_mb() - memory_before
     print(f"\n{len(requests)} malformed requests; memory growth {growth:.0f} MB; (category, status): count")
     for (category, status), count in sorted(tally.items()):

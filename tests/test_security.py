@@ -23,11 +23,6 @@ from tests.http_helpers import multipart, request, response, upload
 REFUSED = "InvalidKeyException"
 
 
-def torchserve_processes(deployment: Deployment) -> list[psutil.Process]:
-    launcher = psutil.Process(deployment.children[0].pid)
-    return [launcher, *launcher.children(recursive=True)]
-
-
 def test_torchserve_refuses_calls_without_its_key(deployment: Deployment, mnist_pixels):
     predictions = f"{deployment.inference}/predictions/mnist"
     status, body = request(predictions, png(mnist_pixels[0]), "image/png")
@@ -51,7 +46,7 @@ def test_key_file_is_private(deployment: Deployment):
 def test_every_torchserve_port_listens_on_loopback_only(deployment: Deployment):
     listening = {
         (conn.laddr.ip, conn.laddr.port)
-        for process in torchserve_processes(deployment)
+        for process in serve.process_tree(deployment.children[0])
         for conn in process.net_connections(kind="inet")
         if conn.status == psutil.CONN_LISTEN
     }

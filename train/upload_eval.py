@@ -21,6 +21,13 @@ GRID_NAME = "uploads_predictions.png"
 MATRIX_NAME = "uploads_confusion_matrix.png"
 
 
+def predict_files(model: MnistClassifier, files: list[bytes]) -> torch.Tensor:
+    """The digit the model reads in each image file, through the service's own preprocessing."""
+    model.eval()
+    with torch.inference_mode():
+        return model(torch.stack([preprocess_image_bytes(data) for data in files])).argmax(dim=1)
+
+
 def evaluate_on_uploads(
     model: MnistClassifier, pixels: np.ndarray, labels: torch.Tensor, out: Path, digits: int
 ) -> dict:
@@ -28,9 +35,7 @@ def evaluate_on_uploads(
     every variant, overall and per variant; writes the grid and confusion-matrix plots."""
     uploads = build_uploads(pixels, range(0, len(pixels), len(pixels) // digits))
     truth = torch.tensor([int(labels[upload.index]) for upload in uploads])
-    model.eval()
-    with torch.inference_mode():
-        predictions = model(torch.stack([preprocess_image_bytes(u.data) for u in uploads])).argmax(dim=1)
+    predictions = predict_files(model, [upload.data for upload in uploads])
     right: dict[str, list[bool]] = defaultdict(list)
     for upload, true, predicted in zip(uploads, truth.tolist(), predictions.tolist(), strict=True):
         right[upload.variant].append(true == predicted)

@@ -9,7 +9,6 @@ About 3 minutes; the figures vary by a few percent from run to run on a shared 2
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 import time
@@ -17,40 +16,35 @@ import time
 import torch
 from PIL import Image
 
-from bench.__main__ import RATIO_CONCURRENCY, warm_up
+from bench.__main__ import DIRECT_CLIENT_BATCHING, RATIO_CONCURRENCY, models_line, warm_up
 from bench.loadgen import multipart_request, run_load
 from evaluation.imaging import encode, png
 from model.network import load_model
 from model.preprocess import preprocess_image_bytes
 from scripts import serve
 from scripts.build_mar import WEIGHTS
-from scripts.serve import ROOT, read_properties
+from scripts.serve import ROOT
 from train.data import load_split, prepare_mnist
 
 SECONDS = 4.0
 WARM_UP = 3.0
 
 
-def models_line(**changes: object) -> dict[str, str]:
-    """config.properties' ``models=`` with some of the model's settings changed."""
-    models = json.loads(read_properties()["models"])
-    models["mnist"]["1.0"].update(changes)
-    return {"models": json.dumps(models)}
-
-
+TORCHSERVE_BATCHING = models_line(**DIRECT_CLIENT_BATCHING)  # what the bench's direct target runs with
 # (name, config.properties overrides, proxy flags, environment for TorchServe's workers)
 VARIANTS: list[tuple[str, dict[str, str], tuple[str, ...], dict[str, str]]] = [
     ("shipped configuration", {}, (), {}),
-    ("1 worker", models_line(minWorkers=1, maxWorkers=1), (), {}),
-    ("3 workers", models_line(minWorkers=3, maxWorkers=3), (), {}),
-    ("batchSize 1 (no TorchServe batching)", models_line(batchSize=1, maxBatchDelay=0), (), {}),
-    ("maxBatchDelay 5 ms", models_line(maxBatchDelay=5), (), {}),
+    ("1 worker", models_line(minWorkers=1, maxWorkers=1), ("--upstream-concurrency", "1"), {}),
+    ("3 workers", models_line(minWorkers=3, maxWorkers=3), ("--upstream-concurrency", "3"), {}),
+    ("TorchServe batching too (batchSize 8, 1 ms)", TORCHSERVE_BATCHING, (), {}),
+    ("TorchServe batching, 4 proxy requests", TORCHSERVE_BATCHING, ("--upstream-concurrency", "4"), {}),
     ("Netty threads: TorchServe's default", {"number_of_netty_threads": "0"}, (), {}),
     ("job_queue_size 1000", {"job_queue_size": "1000"}, (), {}),
     ("2 torch threads per worker", {}, (), {"GOCLASSIFY_TORCH_THREADS": "2"}),
     ("proxy: standard asyncio loop", {}, ("--event-loop", "asyncio"), {}),
     ("proxy: no coalescing", {}, ("--coalesce-max-images", "1", "--upstream-concurrency", "64"), {}),
-    ("proxy: 2 upstream requests at once", {}, ("--upstream-concurrency", "2"), {}),
+    ("proxy: 4 upstream requests at once", {}, ("--upstream-concurrency", "4"), {}),
+    ("proxy: at most 8 images per request", {}, ("--coalesce-max-images", "8"), {}),
     ("proxy: access log off", {}, ("--access-log", "off"), {}),
 ]
 

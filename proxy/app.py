@@ -64,7 +64,10 @@ async def classify(request: web.Request) -> web.Response:
         return error(exc.status, str(exc))
     coalescer = request.app[COALESCER_KEY]
     try:
-        answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
+        if len(images) == 1:  # the usual case, without gather's task per image
+            answers = [await classify_one(coalescer, images[0])]
+        else:
+            answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
         return unreachable(request.app, exc)
     except TimeoutError:
@@ -93,6 +96,7 @@ async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]
     # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
     # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
     # The client's filename is not forwarded: TorchServe has no use for it.
+    app[METRICS_KEY].batch_images.observe(len(images))
     fields = [(f"{IMAGE_FIELD}_{index}", data) for index, data in enumerate(images)]
     body, content_type = encode_files(fields, "upload", "application/octet-stream")
     status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type)

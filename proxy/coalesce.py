@@ -25,7 +25,8 @@ class Coalescer:
         self._send = send
         self.max_images, self.max_bytes, self.max_in_flight = max_images, max_bytes, max_in_flight
         self._pending: list[tuple[bytes, asyncio.Future[Answer]]] = []
-        self.in_flight = 0
+        self.in_flight = 0  # drain tasks, each holding a slot
+        self.sending = 0  # of which are waiting for TorchServe's answer
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
     async def classify(self, data: bytes) -> Answer:
@@ -33,17 +34,23 @@ class Coalescer:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((data, future))
         if self.in_flight < self.max_in_flight:
-            self.in_flight += 1
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start_drain()
         return await future
+
+    def _start_drain(self) -> None:
+        self.in_flight += 1
+        task = asyncio.create_task(self._drain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _drain(self) -> None:
         """Send batches while uploads are waiting; this call holds one of the in-flight slots."""
         try:
             while self._pending:
                 batch = self._take_batch()
+                if self._pending and self.in_flight < self.max_in_flight:
+                    self._start_drain()  # the rest goes out beside this batch, not after it
+                self.sending += 1
                 try:
                     answers = await self._send([data for data, _ in batch])
                 except Exception as exc:
@@ -51,6 +58,8 @@ class Coalescer:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                finally:
+                    self.sending -= 1
                 for (_, future), answer in zip(batch, answers, strict=True):
                     if not future.done():  # its client may have gone away meanwhile
                         future.set_result(answer)
@@ -58,10 +67,14 @@ class Coalescer:
             self.in_flight -= 1
 
     def _take_batch(self) -> list[tuple[bytes, asyncio.Future[Answer]]]:
-        """The oldest waiting uploads, up to max_images and max_bytes (at least one, whatever its size)."""
+        """The oldest waiting uploads, up to max_images and max_bytes (at least one, whatever its size),
+        and no more than this call's fair share of them: the waiting uploads are spread over the
+        free slots, so that TorchServe's workers each get a request instead of one getting them all."""
+        free_slots = self.max_in_flight - self.sending
+        limit = min(self.max_images, -(-len(self._pending) // max(free_slots, 1)))
         taken, size = 0, 0
         for data, _ in self._pending:
-            if taken and (taken == self.max_images or size + len(data) > self.max_bytes):
+            if taken and (taken == limit or size + len(data) > self.max_bytes):
                 break
             taken, size = taken + 1, size + len(data)
         batch, self._pending = self._pending[:taken], self._pending[taken:]

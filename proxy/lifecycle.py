@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from proxy.access_log import AccessLogBuffer, access_logger_class
+
 logger = logging.getLogger("goclassify.proxy")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,7 +57,8 @@ async def serve(
     app: web.Application, in_flight: InFlight, host: str, port: int, shutdown_timeout: float, access_log: bool
 ) -> None:
     """Serve ``app`` on host:port until SIGTERM or SIGINT, then stop gracefully."""
-    options = {} if access_log else {"access_log": None}
+    log_buffer = AccessLogBuffer()
+    options = {"access_log_class": access_logger_class(log_buffer)} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout, **options)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -74,3 +77,4 @@ async def serve(
             logger.warning("%d request(s) still in flight after %g s; closing", in_flight.count, shutdown_timeout)
     finally:
         await runner.cleanup()
+        log_buffer.flush()

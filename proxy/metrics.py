@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -25,6 +26,10 @@ class ProxyMetrics:
         self.latency = Histogram(
             "goclassify_request_duration_seconds", "Time to answer, by route", ["route"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.batch_images = Histogram(
+            "goclassify_upstream_batch_images", "Uploads carried by one TorchServe request (coalescing)",
+            buckets=BATCH_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.upstream_errors = Counter(
             "goclassify_upstream_errors",

@@ -24,9 +24,10 @@ class Settings:
     upstream_timeout: float = 30.0  # seconds for a whole prediction round trip
     connect_timeout: float = 2.0  # seconds to reach TorchServe before answering 503
     # Concurrent uploads travel to TorchServe together (proxy/coalesce.py): at most this many
-    # TorchServe requests at once, each with at most this many images. Chosen by bench/tune.py.
-    upstream_concurrency: int = 4
-    coalesce_max_images: int = 16
+    # TorchServe requests at once (one per TorchServe worker: config.properties has 2), each with at
+    # most this many images. Chosen by bench/tune.py.
+    upstream_concurrency: int = 2
+    coalesce_max_images: int = 32
     health_timeout: float = 2.0  # seconds for the readiness probe
     # TorchServe's key_file.json (token authorization); empty: TorchServe runs without it.
     torchserve_key_file: str = ""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 import urllib.request
 from typing import Any
 
@@ -13,6 +15,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
 from evaluation.imaging import png
+from proxy.access_log import FLUSH_SECONDS
 from scripts import serve
 from scripts.serve import ROOT, Deployment
 from tests.http_helpers import multipart, request, response, upload
@@ -104,6 +107,21 @@ def test_prometheus_metrics_count_requests_latency_and_upstream_errors(deploymen
     assert 'goclassify_requests_total{route="/classify",status="400"}' in text
     assert 'goclassify_request_duration_seconds_bucket{le="0.1",route="/classify"}' in text
     assert "# TYPE goclassify_upstream_errors_total counter" in text
+    assert "goclassify_upstream_batch_images_count" in text
+
+
+def test_the_access_log_records_each_request_within_a_second_or_so(deployment: Deployment, mnist_pixels):
+    body, content_type = multipart({"image": ("d.png", png(mnist_pixels[5]), "image/png")})
+    agent = "access-log-test/1"
+    answer = response(f"{deployment.proxy}/classify?probe=1", body, content_type, headers={"User-Agent": agent})
+    line = re.compile(rf'"POST /classify\?probe=1 HTTP/1.1" 200 (\d+) "-" "{agent}" \d+\.\d{{6}}\n')
+    log = deployment.run_dir / "proxy.log"
+    deadline = time.monotonic() + 5 * FLUSH_SECONDS
+    while not line.search(log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    logged = line.search(log.read_text())
+    assert logged, log.read_text()[-2000:]
+    assert int(logged.group(1)) > int(answer.headers["Content-Length"])  # bytes sent, headers included
 
 
 def test_cli_prints_a_table_and_json_and_exits_nonzero_on_errors(deployment: Deployment, tmp_path):

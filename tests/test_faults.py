@@ -7,6 +7,7 @@ while the fault lasts, never a hang, a dropped connection or a wrong digit.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -21,7 +22,7 @@ import pytest
 
 from evaluation.imaging import png
 from scripts import serve
-from scripts.serve import Deployment
+from scripts.serve import Deployment, read_properties
 from tests.conftest import READY_TIMEOUT
 from tests.http_helpers import ready_worker_pids, request, upload
 
@@ -168,7 +169,11 @@ def test_reregistering_the_model_under_load_answers_every_request(own_deployment
         time.sleep(1.0)
         status, body = request(f"{management}/models/mnist", method="DELETE", headers=auth, timeout=60)
         assert status == 200, body
-        options = "initial_workers=2&batch_size=8&max_batch_delay=5&response_timeout=30&synchronous=true"
+        model = json.loads(read_properties()["models"])["mnist"]["1.0"]  # as shipped
+        options = (
+            f"initial_workers={model['minWorkers']}&batch_size={model['batchSize']}"
+            f"&max_batch_delay={model['maxBatchDelay']}&response_timeout={model['responseTimeout']}&synchronous=true"
+        )
         status, body = request(f"{management}/models?url=mnist.mar&{options}", method="POST", headers=auth, timeout=60)
         assert status == 200, body
         back = wait_for(lambda: len(ready_worker_pids(own_deployment)) == 2, 30, "model not back")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from proxy.settings import Settings, parse_settings
+from scripts.serve import read_properties
 
 
 def test_defaults():
@@ -34,3 +37,10 @@ def test_the_coalescing_cap_matches_the_handlers():
     from proxy.settings import MAX_IMAGES_PER_REQUEST as proxy_cap
 
     assert proxy_cap == handler_cap
+
+
+def test_one_upstream_request_per_torchserve_worker():
+    """The proxy keeps each worker busy with one request at a time; more would queue, fewer would idle one."""
+    model = json.loads(read_properties()["models"])["mnist"]["1.0"]
+    assert Settings().upstream_concurrency == model["minWorkers"] == model["maxWorkers"]
+    assert model["batchSize"] == 1, "the proxy batches; TorchServe batching would pile its requests on one worker"

@@ -123,7 +123,7 @@ def test_torchserve_takes_a_raw_body_with_an_image_content_type(deployment: Depl
 
 
 def test_a_bad_request_in_a_batch_fails_alone(deployment: Deployment, mnist_pixels, mnist_test):
-    """Concurrent good and bad uploads land in the same TorchServe batches; each gets its own answer."""
+    """Concurrent good and bad uploads travel in the same coalesced TorchServe requests; each gets its own answer."""
 
     async def send(session: aiohttp.ClientSession, data: bytes) -> tuple[int, dict]:
         form = aiohttp.FormData()

@@ -1,0 +1,59 @@
+"""The proxy's buffered access log (proxy/access_log.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from proxy import access_log
+from proxy.access_log import AccessLogBuffer, access_logger_class
+
+LINE = re.compile(
+    r'^(?P<remote>\S+) - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "(?P<request>[^"]*)" (?P<status>\d{3}) '
+    r'(?P<size>\d+) "(?P<referer>[^"]*)" "(?P<agent>[^"]*)" (?P<seconds>\d+\.\d{6})$'
+)
+
+
+def log_one(logger, user_agent: str = "curl/8.5.0") -> None:
+    request = make_mocked_request("POST", "/classify?x=1", headers={"User-Agent": user_agent})
+    logger.log(request, web.Response(body=b"0123456789", status=413), 0.0042)
+
+
+def test_lines_are_in_combined_log_format_and_written_after_the_flush_delay(monkeypatch):
+    monkeypatch.setattr(access_log, "FLUSH_SECONDS", 0.05)
+    stream = io.StringIO()
+
+    async def main() -> tuple[str, str]:
+        buffer = AccessLogBuffer(stream)
+        logger = access_logger_class(buffer)(None, "")
+        log_one(logger)
+        log_one(logger, 'evil" 200 "injected')
+        before = stream.getvalue()
+        await asyncio.sleep(0.2)
+        return before, stream.getvalue()
+
+    before, after = asyncio.run(main())
+    assert before == ""  # one write for many lines, not one per request
+    lines = after.splitlines()
+    assert len(lines) == 2
+    fields = LINE.match(lines[0]).groupdict()
+    assert fields["request"] == "POST /classify?x=1 HTTP/1.1"
+    assert (fields["status"], fields["agent"], fields["seconds"]) == ("413", "curl/8.5.0", "0.004200")
+    assert LINE.match(lines[1]).group("agent") == r"evil\x22 200 \x22injected"  # a client cannot forge fields
+
+
+def test_a_full_buffer_is_written_at_once(monkeypatch):
+    monkeypatch.setattr(access_log, "FLUSH_BYTES", 500)
+    stream = io.StringIO()
+
+    async def main() -> int:
+        logger = access_logger_class(AccessLogBuffer(stream))(None, "")
+        for _ in range(10):
+            log_one(logger)
+        return len(stream.getvalue().splitlines())
+
+    assert 1 <= asyncio.run(main()) < 10

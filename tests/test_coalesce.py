@@ -1,0 +1,97 @@
+"""The proxy's coalescing of concurrent uploads (proxy/coalesce.py), against a recording TorchServe stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from proxy.coalesce import Answer, Coalescer
+
+
+class Upstream:
+    """Answers each image with its own bytes; records each request's images and the peak concurrency."""
+
+    def __init__(self, fail_on: bytes | None = None) -> None:
+        self.requests: list[list[bytes]] = []
+        self.running = self.peak = 0
+        self.fail_on = fail_on
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def send(self, images: list[bytes]) -> list[Answer]:
+        self.requests.append(images)
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await self.gate.wait()
+            await asyncio.sleep(0)
+            if self.fail_on in images:
+                raise ConnectionError("upstream went away")
+            return [(200, {"echo": data.decode()}) for data in images]
+        finally:
+            self.running -= 1
+
+
+def run(upstream: Upstream, uploads: list[bytes], max_images: int = 32, max_in_flight: int = 2) -> list:
+    async def main() -> list:
+        coalescer = Coalescer(upstream.send, max_images=max_images, max_bytes=1_000_000, max_in_flight=max_in_flight)
+        return await asyncio.gather(*(coalescer.classify(data) for data in uploads), return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def uploads(count: int) -> list[bytes]:
+    return [str(index).encode() for index in range(count)]
+
+
+def test_a_lone_upload_goes_at_once_and_alone():
+    upstream = Upstream()
+    assert run(upstream, [b"7"]) == [(200, {"echo": "7"})]
+    assert upstream.requests == [[b"7"]]
+
+
+def test_uploads_arriving_together_are_spread_over_the_free_slots_in_order():
+    upstream = Upstream()
+    answers = run(upstream, uploads(10), max_in_flight=2)
+    assert [len(images) for images in upstream.requests] == [5, 5]  # one request per TorchServe worker
+    assert [data for images in upstream.requests for data in images] == uploads(10)
+    assert answers == [(200, {"echo": str(index)}) for index in range(10)]  # each client gets its own answer
+
+
+def test_requests_never_exceed_the_image_cap_or_the_in_flight_limit():
+    upstream = Upstream()
+    answers = run(upstream, uploads(100), max_images=8, max_in_flight=3)
+    assert max(len(images) for images in upstream.requests) == 8
+    assert upstream.peak <= 3
+    assert answers == [(200, {"echo": str(index)}) for index in range(100)]
+
+
+def test_uploads_queued_behind_a_busy_slot_go_together_when_one_frees():
+    async def main() -> list[list[bytes]]:
+        upstream = Upstream()
+        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1)
+        upstream.gate.clear()
+        first = asyncio.ensure_future(coalescer.classify(b"first"))
+        await asyncio.sleep(0.01)  # "first" is now with the (stalled) upstream
+        later = [asyncio.ensure_future(coalescer.classify(data)) for data in uploads(6)]
+        await asyncio.sleep(0.01)
+        upstream.gate.set()
+        await asyncio.gather(first, *later)
+        return upstream.requests
+
+    assert asyncio.run(main()) == [[b"first"], uploads(6)]
+
+
+def test_a_failed_request_fails_only_its_own_uploads():
+    upstream = Upstream(fail_on=b"3")
+    answers = run(upstream, uploads(10), max_in_flight=2)  # requests [0..4] and [5..9]
+    assert all(isinstance(answer, ConnectionError) for answer in answers[:5])
+    assert answers[5:] == [(200, {"echo": str(index)}) for index in range(5, 10)]
+
+
+@pytest.mark.parametrize("max_in_flight", [1, 2, 4])
+def test_every_upload_is_answered_under_any_slot_count(max_in_flight):
+    upstream = Upstream()
+    assert len(run(upstream, uploads(37), max_images=4, max_in_flight=max_in_flight)) == 37
+    assert [data for images in upstream.requests for data in images] == uploads(37)

@@ -6,6 +6,8 @@ WORKDIR /srv/goclassify
 COPY requirements.txt .
 RUN pip install --no-cache-dir $(grep -E '^(aiohttp|uvloop|prometheus-client)==' requirements.txt)
 COPY proxy/ proxy/
+# The packed-batch format the handler reads (pure Python, shared with the model archive).
+COPY model/__init__.py model/image_batch.py model/
 
 USER proxy
 ENV GOCLASSIFY_HOST=0.0.0.0 GOCLASSIFY_PORT=8000

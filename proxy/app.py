@@ -19,11 +19,12 @@ from typing import Any
 import aiohttp
 from aiohttp import hdrs, web
 
+from model.image_batch import pack_images
 from proxy.coalesce import Answer, Coalescer
 from proxy.cors import cors_middleware, parse_origins
 from proxy.lifecycle import InFlight
 from proxy.metrics import ProxyMetrics
-from proxy.multipart import MultipartError, boundary_of, encode_files, parse_parts
+from proxy.multipart import MultipartError, boundary_of, parse_parts
 from proxy.settings import Settings
 from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
 
@@ -90,15 +91,13 @@ async def classify_one(coalescer: Coalescer, data: bytes) -> Answer:
 
 
 async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]:
-    """One TorchServe request carrying ``images`` as image_0, image_1, ...; one answer per image."""
+    """One TorchServe request carrying ``images`` packed in its body; one answer per image."""
     settings = app[SETTINGS_KEY]
     url = f"{settings.inference_url}/predictions/{settings.model_name}"
-    # Always octet-stream: TorchServe would decode a text/* or JSON part into a str before the
-    # handler sees it; the handler, not the client's label, decides whether the bytes are an image.
-    # The client's filename is not forwarded: TorchServe has no use for it.
-    app[METRICS_KEY].batch_images.observe(len(images))
-    fields = [(f"{IMAGE_FIELD}_{index}", data) for index, data in enumerate(images)]
-    body, content_type = encode_files(fields, "upload", "application/octet-stream")
+    # Octet-stream: TorchServe would decode a text/* or JSON body into a str before the handler sees
+    # it. The handler, not the client's label, decides whether each file is an image. The clients'
+    # filenames are not forwarded: TorchServe has no use for them.
+    body, content_type = pack_images(images), "application/octet-stream"
     status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type)
     payload = _json_or_none(raw)
     if status == 200 and isinstance(payload, list) and len(payload) == len(images):

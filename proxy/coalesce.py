@@ -2,11 +2,12 @@
 
 On 2 cores, TorchServe's per-request cost (Java frontend, the worker protocol) and the proxy's own
 client calls are most of the CPU a prediction takes; the network itself is microseconds. So uploads
-that arrive while TorchServe is busy travel together, as ``image_0``, ``image_1``, ... of one request,
-and the handler answers with a list. There is no timer: a request is sent at once when fewer than
-``max_in_flight`` TorchServe calls are running (no added latency when idle); otherwise it waits for
-the next free slot, where it joins whatever else has queued up (up to ``max_images`` and
-``max_bytes``). Measured in the README's benchmark.
+that arrive while TorchServe is busy travel together, packed into one request body
+(model/image_batch.py), and the handler answers with a list. There is no timer: a request is sent
+at once when fewer than ``max_in_flight`` TorchServe calls are running (no added latency when
+idle); otherwise it waits for the next free slot, where it joins whatever else has queued up (up to
+``max_images`` and ``max_bytes``). The uploads waiting when slots free up are shared out between
+those slots, so that each TorchServe worker gets a request. Measured in the README's benchmark.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ import argparse
 import os
 from dataclasses import dataclass, fields
 
+from model.image_batch import MAX_IMAGES_PER_REQUEST
 from proxy.cors import parse_origins
 
 ENV_PREFIX = "GOCLASSIFY_"
 EVENT_LOOPS = ("uvloop", "asyncio")
-MAX_IMAGES_PER_REQUEST = 64  # handler/mnist_handler.py's limit (the proxy does not import the handler)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ WEIGHTS = ROOT / "model" / "trained" / "weights.pt"  # the shipped weights
 HANDLER = ROOT / "handler" / "mnist_handler.py"
 MODEL_NAME = "mnist"
 MODEL_VERSION = "1.0"
-PACKAGE_FILES = ("__init__.py", "integrity.py", "network.py", "preprocess.py")  # importable part of model/
+# The importable part of model/ (the handler imports it from the archive).
+PACKAGE_FILES = ("__init__.py", "image_batch.py", "integrity.py", "network.py", "preprocess.py")
 MAR_SUMS = ROOT / "model-store" / SUMS_NAME  # the recorded checksum of the archive of the shipped sources
 MANIFEST = "MAR-INF/MANIFEST.json"
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry

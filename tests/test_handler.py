@@ -18,6 +18,7 @@ from ts.service import Service
 
 from evaluation.imaging import encode, png
 from handler.mnist_handler import format_predictions
+from model.image_batch import LENGTH_BYTES, MAGIC, MAX_IMAGES_PER_REQUEST, pack_images
 from model.integrity import IntegrityError
 
 METRICS_YAML = Path(ts.__file__).parent / "configs" / "metrics.yaml"
@@ -87,14 +88,14 @@ def test_a_batch_is_one_forward_pass_with_per_request_errors(service, mnist_pixe
     assert results[3][0] == 400 and "fields received: file" in results[3][1]["error"]
 
 
-def test_a_request_with_numbered_images_gets_a_list_in_order(service, mnist_pixels, mnist_test):
-    """image_0, image_1, ...: how the proxy coalesces uploads; still one forward pass for the batch."""
+def test_a_packed_request_gets_a_list_in_order(service, mnist_pixels, mnist_test):
+    """A packed body (model/image_batch.py): how the proxy coalesces uploads; still one forward pass."""
     model = service._entry_point.__self__.model
     batch_sizes: list[int] = []
     hook = model.register_forward_hook(lambda _module, args, _out: batch_sizes.append(len(args[0])))
-    several = {"image_0": png(mnist_pixels[5]), "image_1": b"junk", "image_2": png(mnist_pixels[6])}
+    packed = {"body": pack_images([png(mnist_pixels[5]), b"junk", png(mnist_pixels[6])])}
     try:
-        results = predict(service, [several, {"image": png(mnist_pixels[7])}])
+        results = predict(service, [packed, {"image": png(mnist_pixels[7])}])
     finally:
         hook.remove()
     assert batch_sizes == [3]
@@ -104,6 +105,15 @@ def test_a_request_with_numbered_images_gets_a_list_in_order(service, mnist_pixe
     assert items[1]["status"] == 400 and "not a decodable image" in items[1]["error"]
     assert items[2]["predicted_digit"] == int(mnist_test.labels[6])
     assert single_status == 200 and single["predicted_digit"] == int(mnist_test.labels[7])
+
+
+def test_a_malformed_or_oversized_packed_request_is_refused_alone(service, mnist_pixels, mnist_test):
+    truncated = pack_images([png(mnist_pixels[0])])[:-5]
+    too_many = MAGIC + (len(b"x").to_bytes(LENGTH_BYTES, "big") + b"x") * (MAX_IMAGES_PER_REQUEST + 1)
+    results = predict(service, [{"body": truncated}, {"body": too_many}, {"image": png(mnist_pixels[1])}])
+    assert results[0][0] == 400 and "truncated" in results[0][1]["error"]
+    assert results[1][0] == 413 and f"over {MAX_IMAGES_PER_REQUEST} images" in results[1][1]["error"]
+    assert results[2][0] == 200 and results[2][1]["predicted_digit"] == int(mnist_test.labels[1])
 
 
 def test_a_batch_of_only_bad_requests_answers_each(service):

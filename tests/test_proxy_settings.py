@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from model.image_batch import MAX_IMAGES_PER_REQUEST
 from proxy.settings import Settings, parse_settings
 from scripts.serve import read_properties
 
@@ -32,11 +33,9 @@ def test_nonsense_limit_is_refused():
         parse_settings(["--max-upload-bytes", "0"], environ={})
 
 
-def test_the_coalescing_cap_matches_the_handlers():
-    from handler.mnist_handler import MAX_IMAGES_PER_REQUEST as handler_cap
-    from proxy.settings import MAX_IMAGES_PER_REQUEST as proxy_cap
-
-    assert proxy_cap == handler_cap
+def test_coalescing_beyond_the_handlers_cap_is_refused():
+    with pytest.raises(SystemExit):
+        parse_settings(["--coalesce-max-images", str(MAX_IMAGES_PER_REQUEST + 1)], environ={})
 
 
 def test_one_upstream_request_per_torchserve_worker():

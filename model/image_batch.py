@@ -1,0 +1,54 @@
+"""How several image files travel in one TorchServe request: the proxy packs the uploads that arrive
+together (proxy/coalesce.py), the handler unpacks them. This module is the whole format, shared by
+both sides (the proxy's image copies it; it imports nothing heavy).
+
+A packed body is ``MAGIC`` followed, for each file, by its length (4 bytes, big-endian) and its
+bytes. It is sent as one raw ``application/octet-stream`` body. One body instead of one multipart
+field per file: TorchServe's frontend and its worker protocol pay per field (the worker reads each
+field with six small socket reads), and the packed form measured +10 % for ``/classify`` at 32
+clients (README, "Benchmarks"). No image format starts with ``MAGIC``, so a body is either a
+packed batch or a single image file.
+"""
+
+from __future__ import annotations
+
+MAGIC = b"GoClassify images v1\n"
+LENGTH_BYTES = 4
+# Most files one request may carry: the proxy's coalescing cap may not exceed it.
+MAX_IMAGES_PER_REQUEST = 64
+
+
+class ImageBatchError(ValueError):
+    """A packed body that cannot be unpacked; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def is_packed(body: bytes | bytearray) -> bool:
+    return body.startswith(MAGIC)
+
+
+def pack_images(files: list[bytes]) -> bytes:
+    if len(files) > MAX_IMAGES_PER_REQUEST:
+        raise ValueError(f"at most {MAX_IMAGES_PER_REQUEST} images per request, not {len(files)}")
+    return MAGIC + b"".join(len(data).to_bytes(LENGTH_BYTES, "big") + data for data in files)
+
+
+def unpack_images(body: bytes | bytearray) -> list[bytes]:
+    """The files of a packed body, in order."""
+    view, offset, files = memoryview(body), len(MAGIC), []
+    while offset < len(view):
+        if len(files) == MAX_IMAGES_PER_REQUEST:
+            raise ImageBatchError(f"over {MAX_IMAGES_PER_REQUEST} images in one request", 413)
+        if offset + LENGTH_BYTES > len(view):
+            raise ImageBatchError("malformed image batch: truncated length")
+        length = int.from_bytes(view[offset : offset + LENGTH_BYTES], "big")
+        start, offset = offset + LENGTH_BYTES, offset + LENGTH_BYTES + length
+        if offset > len(view):
+            raise ImageBatchError(f"malformed image batch: file {len(files)} is truncated")
+        files.append(bytes(view[start:offset]))
+    if not files:
+        raise ImageBatchError("malformed image batch: no images")
+    return files

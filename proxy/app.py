@@ -98,6 +98,7 @@ async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]
     # it. The handler, not the client's label, decides whether each file is an image. The clients'
     # filenames are not forwarded: TorchServe has no use for them.
     body, content_type = pack_images(images), "application/octet-stream"
+    app[METRICS_KEY].batch_images.observe(len(images))
     status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type)
     payload = _json_or_none(raw)
     if status == 200 and isinstance(payload, list) and len(payload) == len(images):

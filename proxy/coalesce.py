@@ -16,6 +16,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+# Before a slot takes its batch, the event loop turns this many times, so that uploads already read
+# from their sockets (or being parsed) join this request instead of following in a one-image request
+# of their own. A turn costs microseconds when the loop has nothing else to do (latency at 1 client
+# unchanged); at 32 clients 16 turns gave about +10 % throughput in alternating runs (README).
+ARRIVAL_TURNS = 16
+
 # What one upload gets back: an HTTP status and the JSON body for its client.
 Answer = tuple[int, dict[str, Any]]
 Send = Callable[[list[bytes]], Awaitable[list[Answer]]]
@@ -48,6 +54,8 @@ class Coalescer:
         """Send batches while uploads are waiting; this call holds one of the in-flight slots."""
         try:
             while self._pending:
+                for _ in range(ARRIVAL_TURNS):
+                    await asyncio.sleep(0)
                 batch = self._take_batch()
                 if self._pending and self.in_flight < self.max_in_flight:
                     self._start_drain()  # the rest goes out beside this batch, not after it

@@ -107,7 +107,8 @@ def test_prometheus_metrics_count_requests_latency_and_upstream_errors(deploymen
     assert 'goclassify_requests_total{route="/classify",status="400"}' in text
     assert 'goclassify_request_duration_seconds_bucket{le="0.1",route="/classify"}' in text
     assert "# TYPE goclassify_upstream_errors_total counter" in text
-    assert "goclassify_upstream_batch_images_count" in text
+    sent = re.search(r"^goclassify_upstream_batch_images_count (\S+)$", text, re.MULTILINE)
+    assert sent and float(sent.group(1)) >= 1  # the valid upload went to TorchServe in a request
 
 
 def test_the_access_log_records_each_request_within_a_second_or_so(deployment: Deployment, mnist_pixels):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from proxy.coalesce import Answer, Coalescer
+from proxy.coalesce import ARRIVAL_TURNS, Answer, Coalescer
 
 
 class Upstream:
@@ -81,6 +81,20 @@ def test_uploads_queued_behind_a_busy_slot_go_together_when_one_frees():
         return upstream.requests
 
     assert asyncio.run(main()) == [[b"first"], uploads(6)]
+
+
+def test_an_upload_arriving_a_few_loop_turns_later_joins_the_request():
+    async def main() -> list[list[bytes]]:
+        upstream = Upstream()
+        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1)
+        first = asyncio.ensure_future(coalescer.classify(b"first"))
+        for _ in range(4):  # well within the slot's ARRIVAL_TURNS
+            await asyncio.sleep(0)
+        await asyncio.gather(first, coalescer.classify(b"second"))
+        return upstream.requests
+
+    assert ARRIVAL_TURNS >= 8
+    assert asyncio.run(main()) == [[b"first", b"second"]]
 
 
 def test_a_failed_request_fails_only_its_own_uploads():

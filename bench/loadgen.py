@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 
 from proxy.multipart import encode_files
 
-WARMUP_SECONDS = 3.0  # not counted: connections, caches, and the JVM's JIT, which takes seconds to warm up
+# Not counted, at the start of each run: connections opening, caches filling; a cold JVM takes longer
+# (the benchmark warms TorchServe up first).
+SETTLE_SECONDS = 3.0
 
 
 def multipart_request(url: str, data: bytes, headers: dict[str, str] | None = None) -> bytes:
@@ -87,10 +89,12 @@ async def _connection(
         writer.close()
 
 
-async def _run(url: str, requests: Sequence[bytes], concurrency: int, seconds: float) -> tuple[list, list]:
+async def _run(
+    url: str, requests: Sequence[bytes], concurrency: int, seconds: float, settle: float
+) -> tuple[list, list]:
     latencies: list[tuple[float, float]] = []
     statuses: list[int] = []
-    stop_at = time.perf_counter() + WARMUP_SECONDS + seconds
+    stop_at = time.perf_counter() + settle + seconds
     step = max(1, len(requests) // concurrency)
     await asyncio.gather(
         *(_connection(url, requests, i * step, stop_at, latencies, statuses) for i in range(concurrency))
@@ -98,13 +102,15 @@ async def _run(url: str, requests: Sequence[bytes], concurrency: int, seconds: f
     return latencies, statuses
 
 
-def run_load(target: str, url: str, requests: Sequence[bytes], concurrency: int, seconds: float) -> Result:
-    """Keep ``concurrency`` requests in flight against ``url`` for ``seconds`` after a warm-up."""
+def run_load(
+    target: str, url: str, requests: Sequence[bytes], concurrency: int, seconds: float, settle: float = SETTLE_SECONDS
+) -> Result:
+    """Keep ``concurrency`` requests in flight against ``url`` for ``seconds``, counted after ``settle``."""
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    latencies, statuses = asyncio.run(_run(url, requests, concurrency, seconds))
+    latencies, statuses = asyncio.run(_run(url, requests, concurrency, seconds, settle))
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    counted_from = started + WARMUP_SECONDS
+    counted_from = started + settle
     kept = [(lat, status) for (lat, sent), status in zip(latencies, statuses, strict=True) if sent >= counted_from]
     times = sorted(lat * 1000 for lat, _ in kept)
     cuts = (

@@ -70,7 +70,8 @@ def handler_costs(files: list[bytes]) -> None:
 def measure(files: list[bytes], properties: dict[str, str], proxy: tuple[str, ...]) -> dict[str, float]:
     figures = {}
     with serve.serving_current_sources(properties=properties, proxy_options=proxy) as running:
-        warm_up(f"{running.proxy}/classify", files, WARM_UP)
+        url = f"{running.proxy}/classify"
+        warm_up(url, [multipart_request(url, data) for data in files], WARM_UP)
         targets = {"classify": (f"{running.proxy}/classify", None)}
         targets["torchserve"] = (f"{running.inference}/predictions/mnist", running.auth("inference"))
         for target, (url, headers) in targets.items():

@@ -24,3 +24,5 @@ def test_bench_smoke_run_measures_all_three_targets(tmp_path):
     for row in figures["results"]:
         assert row["requests"] > 0 and row["errors"] == 0 and row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
     assert figures["stack_rss_mb"] > 0 and figures["ready_seconds"] > 0
+    assert {row["target"] for row in figures["ratio_rounds"]} == {"classify", "torchserve", "baseline"}
+    assert set(figures["ratios"]) == {"classify_p99_over_p50", "classify_over_torchserve", "classify_over_baseline"}

@@ -56,6 +56,8 @@ class Coalescer:
             while self._pending:
                 for _ in range(ARRIVAL_TURNS):
                     await asyncio.sleep(0)
+                if not self._pending:  # another slot took them while this one waited
+                    break
                 batch = self._take_batch()
                 if self._pending and self.in_flight < self.max_in_flight:
                     self._start_drain()  # the rest goes out beside this batch, not after it

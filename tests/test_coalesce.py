@@ -97,6 +97,26 @@ def test_an_upload_arriving_a_few_loop_turns_later_joins_the_request():
     assert asyncio.run(main()) == [[b"first", b"second"]]
 
 
+@pytest.mark.parametrize("gap_turns", [1, 3, 7, 20])
+def test_staggered_arrivals_never_make_an_empty_request(gap_turns):
+    """Two slots waiting their turns for the same uploads: the one that finds none left sends nothing."""
+
+    async def main() -> list:
+        upstream = Upstream()
+        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=2)
+        answers = []
+        for data in uploads(30):
+            answers.append(asyncio.ensure_future(coalescer.classify(data)))
+            for _ in range(gap_turns):
+                await asyncio.sleep(0)
+        await asyncio.gather(*answers)
+        return upstream.requests
+
+    requests = asyncio.run(main())
+    assert all(requests), "an empty request was sent"
+    assert [data for images in requests for data in images] == uploads(30)
+
+
 def test_a_failed_request_fails_only_its_own_uploads():
     upstream = Upstream(fail_on=b"3")
     answers = run(upstream, uploads(10), max_in_flight=2)  # requests [0..4] and [5..9]

@@ -3,7 +3,7 @@
 Each variant starts the stack from the working tree with one setting changed from the shipped
 configuration (config.properties and the proxy's defaults), warms it up, then measures /classify
 and TorchServe directly at 32 clients. First, the handler's own per-request cost, in-process.
-About 3 minutes; the figures vary by a few percent from run to run on a shared 2-core machine.
+About 6 minutes; the figures vary by about ±10 % from run to run on this shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import time
 import torch
 from PIL import Image
 
-from bench.__main__ import DIRECT_CLIENT_BATCHING, RATIO_CONCURRENCY, models_line, warm_up
-from bench.loadgen import multipart_request, run_load
+from bench.__main__ import DIRECT_CLIENT_BATCHING, RATIO_CONCURRENCY, encode_requests, models_line, warm_up
+from bench.loadgen import run_load
 from evaluation.imaging import encode, png
 from model.network import load_model
 from model.preprocess import preprocess_image_bytes
@@ -70,13 +70,12 @@ def handler_costs(files: list[bytes]) -> None:
 def measure(files: list[bytes], properties: dict[str, str], proxy: tuple[str, ...]) -> dict[str, float]:
     figures = {}
     with serve.serving_current_sources(properties=properties, proxy_options=proxy) as running:
-        url = f"{running.proxy}/classify"
-        warm_up(url, [multipart_request(url, data) for data in files], WARM_UP)
         targets = {"classify": (f"{running.proxy}/classify", None)}
         targets["torchserve"] = (f"{running.inference}/predictions/mnist", running.auth("inference"))
-        for target, (url, headers) in targets.items():
-            requests = [multipart_request(url, data, headers) for data in files]
-            result = run_load(target, url, requests, RATIO_CONCURRENCY, SECONDS)
+        requests = {target: encode_requests(url, headers, files) for target, (url, headers) in targets.items()}
+        warm_up(targets["classify"][0], requests["classify"], WARM_UP)
+        for target, (url, _) in targets.items():
+            result = run_load(target, url, requests[target], RATIO_CONCURRENCY, SECONDS)
             figures |= {target: result.throughput, f"{target}_p99": result.p99_ms, f"{target}_errors": result.errors}
     return figures
 

@@ -37,6 +37,7 @@ BODY_FIELD = "body"  # where TorchServe puts a raw (non-form) request body
 # threads would only make the workers compete for the same cores.
 TORCH_THREADS_PER_WORKER = int(os.environ.get("GOCLASSIFY_TORCH_THREADS", "1"))  # tuning: bench/tune.py
 Prediction = dict[str, Any]
+DIGITS = tuple(str(digit) for digit in range(NUM_CLASSES))  # the keys of "probabilities"
 Upload = bytes | bytearray | InvalidImageError  # an uploaded file, or why the request has none
 
 
@@ -103,7 +104,7 @@ def request_images(row: dict[str, Any]) -> tuple[list[Upload], bool]:
     body = row.get(BODY_FIELD)
     if isinstance(body, (bytes, bytearray)) and is_packed(body):
         try:
-            return list(unpack_images(body)), True
+            return unpack_images(body), True
         except ImageBatchError as error:  # the request as a whole is refused
             return [InvalidImageError(str(error), error.status)], False
     try:
@@ -147,8 +148,7 @@ def request_image(row: dict[str, Any]) -> bytes | bytearray:
 
 def format_predictions(probabilities: torch.Tensor) -> list[Prediction]:
     """``(N, 10)`` softmax rows into the service's JSON shape."""
-    digits = [str(digit) for digit in range(NUM_CLASSES)]
     rows = probabilities.tolist()  # one conversion: indexing a tensor element by element is slow
     return [
-        {"predicted_digit": row.index(max(row)), "probabilities": dict(zip(digits, row, strict=True))} for row in rows
+        {"predicted_digit": row.index(max(row)), "probabilities": dict(zip(DIGITS, row, strict=True))} for row in rows
     ]

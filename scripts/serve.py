@@ -1,8 +1,15 @@
 """Run the whole deployment in the foreground: TorchServe with the shipped model, and the proxy.
 
 ``make serve`` calls this; the integration tests use the same functions on free loopback ports.
-Ctrl-C or SIGTERM stops both. Each child runs in its own process group and the whole group is
-signalled, so TorchServe's Java frontend and its Python workers go down with it.
+
+Stopping is all or nothing. Each child runs in its own process group and the whole group is
+signalled, so TorchServe's Java frontend and its Python workers go down with it. The first SIGINT
+or SIGTERM starts the stop (the proxy first, so it finishes the requests in flight, then TorchServe);
+further signals never interrupt it (``kill`` to a process group and make's own hand-on deliver two),
+except that a second Ctrl-C hurries it: SIGKILL to the children's groups, still a complete stop. If
+the launcher itself dies, a watchdog per group (scripts/watchdog.py) stops what it started. A
+previous run still alive (its process groups are recorded in the run directory) is reported with
+the command that stops it: ``make stop``.
 """
 
 from __future__ import annotations
@@ -19,16 +26,17 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import psutil
 
 from model.integrity import IntegrityError, verify
 from proxy.settings import Settings
 from scripts.build_mar import MAR_SUMS, build
+from scripts.watchdog import group_alive, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.properties"
@@ -42,6 +50,37 @@ STOP_GRACE_SECONDS = 10.0
 # The proxy drains in-flight requests for up to its shutdown timeout before it exits: wait that long and more.
 PROXY_STOP_GRACE_SECONDS = Settings().shutdown_timeout + 5.0
 READY_POLL_SECONDS = 0.25
+WATCH_SECONDS = 0.2  # how often the launcher checks its children and for a stop request
+GROUPS_FILE = "groups.json"  # in the run directory: the process groups of the running deployment
+
+
+class Interrupted(Exception):
+    """A stop was asked for while the deployment was still starting."""
+
+
+class StopRequest:
+    """Signals turned into a request to stop, never into an exception in the middle of stopping.
+
+    The first SIGINT or SIGTERM sets ``requested``; later ones only note it, except that a second
+    SIGINT (Ctrl-C pressed again) SIGKILLs the children's process groups at once. The handler takes no
+    lock (a ``threading.Event`` would: a signal arriving while the main thread holds it deadlocks),
+    so the waiting below is plain polling.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.groups: list[int] = []
+
+    def handle(self, signum: int, _frame: object) -> None:
+        if self.requested and signum == signal.SIGINT:
+            for group in self.groups:
+                _killpg(group, signal.SIGKILL)
+        self.requested = True
+
+    def install(self) -> None:
+        # SIGINT explicitly too: a shell starting us in the background would leave it ignored.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, self.handle)
 
 
 @dataclass(frozen=True)
@@ -153,20 +192,34 @@ def start_proxy(
 def _spawn(
     command: list[str], cwd: Path, log: Path | None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``command`` as the leader of a new process group; output to ``log`` or to our console."""
+    """Start ``command`` as the leader of a new process group, watched (scripts/watchdog.py) so that it
+    is stopped if we die; output to ``log`` or to our console."""
     if log is None:
-        return subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
-    with log.open("ab") as output:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            command, cwd=cwd, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
-        )
+        child = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
+    else:
+        with log.open("ab") as output:  # the child keeps its own copy of the descriptor
+            child = subprocess.Popen(
+                command, cwd=cwd, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
+            )
+    watchdog = [sys.executable, "-m", "scripts.watchdog", "--parent", str(os.getpid()), "--group", str(child.pid)]
+    _watchdogs.append(subprocess.Popen(watchdog, cwd=ROOT, start_new_session=True, stdin=subprocess.DEVNULL))
+    return child
 
 
-def wait_until_ready(proxy_port: int, timeout: float, children: list[subprocess.Popen[bytes]]) -> float:
-    """Poll the proxy's /healthz until it says the model is ready; return the seconds waited."""
+_watchdogs: list[subprocess.Popen[bytes]] = []  # kept so that they are reaped when they exit
+
+
+def wait_until_ready(
+    proxy_port: int, timeout: float, children: list[subprocess.Popen[bytes]], stop: StopRequest | None = None
+) -> float:
+    """Poll the proxy's /healthz until it says the model is ready; return the seconds waited.
+
+    Raises :class:`Interrupted` as soon as a stop is requested."""
     started = time.monotonic()
     url = f"http://127.0.0.1:{proxy_port}/healthz"
     while time.monotonic() - started < timeout:
+        if stop is not None and stop.requested:
+            raise Interrupted
         for child in children:
             if child.poll() is not None:
                 raise RuntimeError(f"{child.args[0]} exited with code {child.returncode} during start-up")
@@ -206,9 +259,9 @@ def stop(child: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> N
             continue
         # The group leader is gone; give its members (Java, workers) the same grace to follow.
         deadline = time.monotonic() + grace
-        while _group_alive(child.pid) and time.monotonic() < deadline:
+        while group_alive(child.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if not _group_alive(child.pid):
+        if not group_alive(child.pid):
             return
 
 
@@ -264,29 +317,40 @@ def running_deployment(
     log_to_files: bool = True,
     properties: dict[str, str] | None = None,
     proxy_options: tuple[str, ...] = (),
+    stop_request: StopRequest | None = None,
 ) -> Iterator[Deployment]:
     """TorchServe and the proxy (on free loopback ports unless ``ports`` is given), ready; stopped on exit.
 
     With ``log_to_files`` their output goes to ``run_dir``/*.log and is printed if start-up fails;
     otherwise it stays on our console. ``properties`` override config.properties; ``proxy_options``
-    are further proxy flags.
+    are further proxy flags. With ``stop_request``, a signal during start-up raises :class:`Interrupted`
+    (after a complete stop) and a second Ctrl-C can SIGKILL the children's groups.
     """
     ports = ports or Ports.free()
     config = write_config(ports, run_dir / "config.properties", model_store, properties)
     logs = (run_dir / "torchserve.log", run_dir / "proxy.log") if log_to_files else (None, None)
     key_file(run_dir).unlink(missing_ok=True)  # a previous run's keys are void
-    torchserve = start_torchserve(config, run_dir, logs[0])
-    children = (torchserve, start_proxy(ports, logs[1], *proxy_options, keys=key_file(run_dir)))
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        yield Deployment(ports, children, wait_until_ready(ports.proxy, timeout, list(children)), run_dir)
+        children.append(start_torchserve(config, run_dir, logs[0]))
+        children.append(start_proxy(ports, logs[1], *proxy_options, keys=key_file(run_dir)))
+        groups = [child.pid for child in children]
+        if stop_request is not None:
+            stop_request.groups.extend(groups)
+        (run_dir / GROUPS_FILE).write_text(json.dumps({"launcher": os.getpid(), "groups": groups}) + "\n")
+        ready = wait_until_ready(ports.proxy, timeout, children, stop_request)
+        yield Deployment(ports, tuple(children), ready, run_dir)
     except (RuntimeError, TimeoutError):
         for log in sorted(run_dir.rglob("*.log")):
             print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
         raise
     finally:
         # The proxy first: it finishes the requests in flight while TorchServe still answers them.
-        stop(children[1], PROXY_STOP_GRACE_SECONDS)
-        stop(children[0])
+        if len(children) == 2:
+            stop(children[1], PROXY_STOP_GRACE_SECONDS)
+        if children:
+            stop(children[0])
+        (run_dir / GROUPS_FILE).unlink(missing_ok=True)
 
 
 def process_tree(child: subprocess.Popen[bytes]) -> list[psutil.Process]:
@@ -295,12 +359,48 @@ def process_tree(child: subprocess.Popen[bytes]) -> list[psutil.Process]:
     return [leader, *leader.children(recursive=True)]
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _killpg(pgid: int, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def leftovers(run_dir: Path) -> list[int]:
+    """Process groups of an earlier run in ``run_dir`` that are still alive: its recorded groups, and
+    the group of the TorchServe whose pid file is there."""
+    groups: set[int] = set()
+    recorded = run_dir / GROUPS_FILE
+    if recorded.exists():
+        with suppress(ValueError, KeyError, TypeError):
+            groups.update(int(group) for group in json.loads(recorded.read_text())["groups"])
+    pid_file = run_dir / "tmp" / ".model_server.pid"  # TorchServe's own, in the TMPDIR we give it
+    if pid_file.exists():
+        with suppress(ValueError, ProcessLookupError):
+            groups.add(os.getpgid(int(pid_file.read_text().strip())))
+    return sorted(group for group in groups if group_alive(group))
+
+
+def stop_leftovers(run_dir: Path) -> int:
+    """``make stop``: stop an earlier run's processes; 0 when nothing is left."""
+    groups = leftovers(run_dir)
+    for group in groups:
+        stop_group(group, STOP_GRACE_SECONDS)
+    still = leftovers(run_dir)
+    if still:
+        print(f"error: process groups {still} did not stop", file=sys.stderr)
+        return 1
+    print(f"stopped {len(groups)} process group(s) of an earlier run" if groups else "nothing of ours is running")
+    (run_dir / GROUPS_FILE).unlink(missing_ok=True)
+    return 0
+
+
+def busy_ports(ports: Ports) -> list[int]:
+    """Ports of ours that something already listens on."""
+    busy = []
+    for port in (ports.proxy, ports.inference, ports.management, ports.metrics):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
 
 
 def _tool(name: str) -> str:
@@ -324,7 +424,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="put TorchServe on free loopback ports instead of config.properties' (tests)",
     )
+    parser.add_argument("--stop", action="store_true", help="stop an earlier run left in --run-dir, then exit")
     args = parser.parse_args(argv)
+    run_dir = args.run_dir.resolve()
+    if args.stop:
+        return stop_leftovers(run_dir)
     if not (args.model_store / "mnist.mar").exists():
         print(f"error: {args.model_store}/mnist.mar is missing; run `make mar` (make serve does)", file=sys.stderr)
         return 2
@@ -333,33 +437,59 @@ def main(argv: list[str] | None = None) -> int:
     except IntegrityError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run_dir = args.run_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     ports = Ports.free(args.port) if args.free_torchserve_ports else Ports.configured(args.port)
-
-    def shut_down(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # SIGINT explicitly too: a shell starting us in the background would leave it ignored.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, shut_down)
+    if refusal := why_not_start(run_dir, ports):
+        print(refusal, file=sys.stderr)
+        return 2
+    stop_request = StopRequest()
+    stop_request.install()
     try:
-        with running_deployment(args.model_store, run_dir, ports, args.ready_timeout, log_to_files=False) as running:
-            print(
+        with running_deployment(
+            args.model_store, run_dir, ports, args.ready_timeout, log_to_files=False, stop_request=stop_request
+        ) as running:
+            say(
                 f"\nGoClassify ready in {running.ready_seconds:.1f} s: "
-                f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n",
-                flush=True,
+                f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n"
             )
-            while running.alive():
-                time.sleep(0.5)
-            print("error: a service exited; stopping the other", file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        print("\nstopping GoClassify...", flush=True)
+            while running.alive() and not stop_request.requested:
+                time.sleep(WATCH_SECONDS)
+            if not stop_request.requested:
+                say("error: a service exited; stopping the other", sys.stderr)
+                return 1
+            say("\nstopping GoClassify...")
+        say("stopped")
+        return 0
+    except Interrupted:
+        say("stopped during start-up")
         return 0
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}; TorchServe logs are in {run_dir / 'logs'}", file=sys.stderr)
         return 1
+
+
+def say(message: str, stream: TextIO = sys.stdout) -> None:
+    """Print, unless our terminal or pipe is gone: a lost console must not abort the stop."""
+    with suppress(OSError):
+        print(message, file=stream, flush=True)
+
+
+def why_not_start(run_dir: Path, ports: Ports) -> str | None:
+    """Why this start would fail, with what to do about it; None if nothing is in the way."""
+    groups = leftovers(run_dir)
+    if groups:
+        members = " -".join(str(group) for group in groups)
+        return (
+            f"error: GoClassify from an earlier run is still running (process groups {groups}, recorded in "
+            f"{run_dir}).\nStop it with:  make stop    (or: kill -TERM -- -{members})"
+        )
+    busy = busy_ports(ports)
+    if busy:
+        return (
+            f"error: ports {busy} are already in use by another program. Free them, or choose another proxy "
+            "port with GOCLASSIFY_PORT=8001 make serve (TorchServe's ports are in config.properties)."
+        )
+    return None
 
 
 if __name__ == "__main__":

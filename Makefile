@@ -12,19 +12,23 @@ PYTEST_ARGS ?=
 SERVE_ARGS ?=
 
 MAR := model-store/mnist.mar
-MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py model/__init__.py \
-              model/integrity.py model/network.py model/preprocess.py scripts/build_mar.py model-store/SHA256SUMS
+# Every module of model/ (a superset of what the archive carries: a change to any of them rebuilds it).
+MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py \
+              $(wildcard model/*.py) \
+              scripts/build_mar.py model-store/SHA256SUMS
 
-.PHONY: help install serve test lint browser train mar mar-checksum bench tune eval-uploads clean
+.PHONY: help install serve stop test lint browser train mar mar-checksum bench bench-preprocess tune eval-uploads clean
 
 help:
 	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
+	@echo "make stop          stop what an earlier make serve left running"
 	@echo "make test          lint and the whole test suite (starts its own servers)"
 	@echo "make train         retrain into model/trained/ (TRAIN_ARGS='--epochs 3' to change)"
 	@echo "make mar           build $(MAR) from the weights, handler and model code"
 	@echo "make mar-checksum  the same, recording its SHA-256 (after changing the handler or model code)"
 	@echo "make bench         /classify vs TorchServe direct vs an in-process baseline; 10,000-image pass"
 	@echo "make tune          one serving setting changed at a time: throughput and p99"
+	@echo "make bench-preprocess  preprocessing time per upload: MNIST PNG, scan, 12 MP phone photo"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -44,6 +48,10 @@ mar: $(MAR)
 
 serve: $(MAR)
 	$(PY) -m scripts.serve $(SERVE_ARGS)
+
+# Stops what an earlier `make serve` left running (make serve says when there is something).
+stop: | $(VENV)/.installed
+	$(PY) -m scripts.serve --stop $(SERVE_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
@@ -73,6 +81,9 @@ bench: install
 
 tune: install
 	$(PY) -m bench.tune
+
+bench-preprocess: install
+	$(PY) -m bench.preprocess
 
 eval-uploads: install
 	$(PY) -m scripts.evaluate_uploads

@@ -8,17 +8,17 @@ About 6 minutes; the figures vary by about ±10 % from run to run on this shared
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import time
 
+import numpy as np
 import torch
-from PIL import Image
 
 from bench.__main__ import DIRECT_CLIENT_BATCHING, RATIO_CONCURRENCY, encode_requests, models_line, warm_up
 from bench.loadgen import run_load
-from evaluation.imaging import encode, png
+from bench.preprocess import timings as preprocess_timings
+from evaluation.imaging import png
 from model.network import load_model
 from model.preprocess import preprocess_image_bytes
 from scripts import serve
@@ -49,14 +49,10 @@ VARIANTS: list[tuple[str, dict[str, str], tuple[str, ...], dict[str, str]]] = [
 ]
 
 
-def handler_costs(files: list[bytes]) -> None:
+def handler_costs(files: list[bytes], digit: np.ndarray) -> None:
     """Per-request work inside a worker, without any serving around it."""
-    photo = encode(Image.open(io.BytesIO(files[0])).resize((1000, 1000)), "JPEG")
-    for name, data in (("28x28 MNIST PNG", files[0]), ("1000x1000 JPEG", photo)):
-        started, rounds = time.perf_counter(), 200
-        for _ in range(rounds):
-            preprocess_image_bytes(data)
-        print(f"decode + preprocess, {name}: {1e6 * (time.perf_counter() - started) / rounds:.0f} µs")
+    for name, seconds in preprocess_timings(digit).items():
+        print(f"decode + preprocess, {name}: median {1e6 * seconds:.0f} µs")
     model, tensors = load_model(str(WEIGHTS)), [preprocess_image_bytes(d) for d in files[:16]]
     torch.set_num_threads(1)
     with torch.inference_mode():
@@ -82,8 +78,9 @@ def measure(files: list[bytes], properties: dict[str, str], proxy: tuple[str, ..
 
 def main() -> int:
     prepare_mnist(ROOT / "data")
-    files = [png(pixels) for pixels in load_split(ROOT / "data", train=False).pixels()[:2000]]
-    handler_costs(files)
+    pixels = load_split(ROOT / "data", train=False).pixels()[:2000]
+    files = [png(digit) for digit in pixels]
+    handler_costs(files, pixels[0])
     print(f"\n{'variant (one change from the shipped settings)':<42}{'/classify req/s':>16}{'p99 ms':>8}", end="")
     print(f"{'TorchServe req/s':>18}{'p99 ms':>8}")
     for name, properties, proxy, environment in VARIANTS:

@@ -1,12 +1,13 @@
 """TorchServe handler for GoClassify's MNIST digit classifier.
 
-A request carries one image file, either as the multipart form field ``image`` or as the raw
-request body, and gets one prediction. Or its raw body is a packed batch of several files
+A request carries one image file, either as the multipart form field ``image`` or as the raw request
+body, and gets one prediction. Or its raw body is a packed batch of several files
 (model/image_batch.py: the proxy coalesces concurrent uploads this way), and it gets a list, one
-item per image, each a prediction or ``{"error", "status"}``. TorchServe hands the handler a batch (a list of such
-requests); every valid image in it goes through the network in one forward pass, and an invalid
-one gets its own 4xx error without failing the others (an exception here would turn the whole batch
-into HTTP 503).
+item per image, each a prediction or ``{"error", "status"}``; a batch packed for explanation also
+gets, with each prediction, the 28x28 input the model read and where the digit was found. TorchServe
+hands the handler a batch (a list of such requests); every valid image in it goes through the
+network in one forward pass, and an invalid one gets its own 4xx error without failing the others
+(an exception here would turn the whole batch into HTTP 503).
 
 In the model archive this file sits beside the ``model`` package (network and preprocessing), the
 same code that training uses, so serving cannot drift from training.
@@ -14,6 +15,8 @@ same code that training uses, so serving cannot drift from training.
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import os
 from http import HTTPStatus
@@ -21,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from ts.context import Context
 from ts.torch_handler.base_handler import BaseHandler
 
-from model.image_batch import ImageBatchError, is_packed, unpack_images
+from model.image_batch import ImageBatchError, is_packed, unpack_images, wants_explanation
 from model.integrity import SUMS_NAME, verify
 from model.network import NUM_CLASSES, load_model
-from model.preprocess import InvalidImageError, preprocess_image_bytes
+from model.preprocess import MNIST_MEAN, MNIST_STD, InvalidImageError, Preprocessed, preprocess_upload
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ TORCH_THREADS_PER_WORKER = int(os.environ.get("GOCLASSIFY_TORCH_THREADS", "1")) 
 Prediction = dict[str, Any]
 DIGITS = tuple(str(digit) for digit in range(NUM_CLASSES))  # the keys of "probabilities"
 Upload = bytes | bytearray | InvalidImageError  # an uploaded file, or why the request has none
+Row = tuple[list[Upload], bool, bool]  # a request's images, whether packed, whether explained
 
 
 class MnistHandler(BaseHandler):
@@ -66,14 +71,16 @@ class MnistHandler(BaseHandler):
         # costs the worker a log write and the frontend a parse (9 % of a worker's CPU under load).
         self.context = context
         rows = [request_images(row) for row in data]
-        per_row = self.preprocess([images for images, _ in rows])
+        per_row = self.preprocess([images for images, _, _ in rows])
         inputs = [item for row in per_row for item in row]
-        valid = [item for item in inputs if isinstance(item, torch.Tensor)]
+        valid = [item.tensor for item in inputs if isinstance(item, Preprocessed)]
         predictions = iter(self.postprocess(self.inference(torch.stack(valid)))) if valid else iter(())
-        answers = iter([next(predictions) if isinstance(item, torch.Tensor) else item for item in inputs])
+        answers = iter([next(predictions) if isinstance(item, Preprocessed) else item for item in inputs])
         responses: list[Prediction | list[Prediction]] = []
-        for index, ((_, packed), items) in enumerate(zip(rows, per_row, strict=True)):
+        for index, ((_, packed, explain), items) in enumerate(zip(rows, per_row, strict=True)):
             mine = [next(answers) for _ in items]
+            if explain:
+                mine = [explained(answer, item) for answer, item in zip(mine, items, strict=True)]
             if packed:  # a list, each item a prediction or its own error, HTTP 200
                 responses.append([error_item(a) if isinstance(a, InvalidImageError) else a for a in mine])
             elif isinstance(mine[0], InvalidImageError):
@@ -84,9 +91,9 @@ class MnistHandler(BaseHandler):
                 responses.append(mine[0])
         return responses
 
-    def preprocess(self, data: list[list[Upload]]) -> list[list[torch.Tensor | InvalidImageError]]:
-        """For each request, each of its images as a normalized (1, 28, 28) tensor, or why it has none."""
-        return [[_tensor_or_error(payload) for payload in images] for images in data]
+    def preprocess(self, data: list[list[Upload]]) -> list[list[Preprocessed | InvalidImageError]]:
+        """For each request, each of its images as the model's input and the digit's box, or why it has none."""
+        return [[_preprocessed_or_error(payload) for payload in images] for images in data]
 
     @torch.inference_mode()
     def inference(self, batch: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -97,31 +104,51 @@ class MnistHandler(BaseHandler):
         return format_predictions(logits.softmax(dim=1))
 
 
-def request_images(row: dict[str, Any]) -> tuple[list[Upload], bool]:
-    """The image(s) of one request, each a file's bytes or a client error, and whether the request
-    was a packed batch (model/image_batch.py; how the proxy sends the uploads that arrive together),
-    which is answered with a list. Otherwise it is one file: form field ``image`` or the raw body."""
+def request_images(row: dict[str, Any]) -> Row:
+    """The image(s) of one request, each a file's bytes or a client error; whether the request was a
+    packed batch (model/image_batch.py; how the proxy sends the uploads that arrive together), which
+    is answered with a list; and whether it asked for explanations. Otherwise it is one file: form
+    field ``image`` or the raw body."""
     body = row.get(BODY_FIELD)
     if isinstance(body, (bytes, bytearray)) and is_packed(body):
         try:
-            return unpack_images(body), True
+            return unpack_images(body), True, wants_explanation(body)
         except ImageBatchError as error:  # the request as a whole is refused
-            return [InvalidImageError(str(error), error.status)], False
+            return [InvalidImageError(str(error), error.status)], False, False
     try:
-        return [request_image(row)], False
+        return [request_image(row)], False, False
     except InvalidImageError as error:
-        return [error], False
+        return [error], False, False
 
 
 def error_item(error: InvalidImageError) -> Prediction:
     return {"error": str(error), "status": error.status}
 
 
-def _tensor_or_error(payload: Upload) -> torch.Tensor | InvalidImageError:
+def explained(
+    prediction: Prediction | InvalidImageError, item: Preprocessed | InvalidImageError
+) -> Prediction | InvalidImageError:
+    """The prediction with what the model saw: its 28x28 input as a base64 PNG, and the digit's box."""
+    if isinstance(prediction, InvalidImageError) or isinstance(item, InvalidImageError):
+        return prediction
+    left, top, right, bottom = item.box
+    box = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+    return prediction | {"model_input_png": model_input_png(item.tensor), "digit_box": box}
+
+
+def model_input_png(tensor: torch.Tensor) -> str:
+    """A normalized (1, 28, 28) input as the model sees it (white ink on black), a base64 PNG."""
+    pixels = (tensor[0] * MNIST_STD + MNIST_MEAN).clamp(0, 1).mul(255).round().to(torch.uint8).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _preprocessed_or_error(payload: Upload) -> Preprocessed | InvalidImageError:
     if isinstance(payload, InvalidImageError):
         return payload
     try:
-        return preprocess_image_bytes(payload)
+        return preprocess_upload(payload)
     except InvalidImageError as error:
         return error
     except Exception:  # a decoder bug on one odd file must not fail the whole batch

@@ -2,17 +2,19 @@
 together (proxy/coalesce.py), the handler unpacks them. This module is the whole format, shared by
 both sides (the proxy's image copies it; it imports nothing heavy).
 
-A packed body is ``MAGIC`` followed, for each file, by its length (4 bytes, big-endian) and its
-bytes. It is sent as one raw ``application/octet-stream`` body. One body instead of one multipart
-field per file: TorchServe's frontend and its worker protocol pay per field (the worker reads each
-field with six small socket reads), and the packed form measured +10 % for ``/classify`` at 32
-clients (README, "Benchmarks"). No image format starts with ``MAGIC``, so a body is either a
-packed batch or a single image file.
+A packed body is ``MAGIC`` (or ``EXPLAIN_MAGIC``, when the answers should also say what the model
+saw) followed, for each file, by its length (4 bytes, big-endian) and its bytes. It is sent as one
+raw ``application/octet-stream`` body. One body instead of one multipart field per file:
+TorchServe's frontend and its worker protocol pay per field (the worker reads each field with six
+small socket reads), and the packed form measured +10 % for ``/classify`` at 32 clients (README,
+"Benchmarks"). No image format starts with ``MAGIC``, so a body is either a packed batch or a single
+image file.
 """
 
 from __future__ import annotations
 
 MAGIC = b"GoClassify images v1\n"
+EXPLAIN_MAGIC = b"GoClassify images v1 explain\n"
 LENGTH_BYTES = 4
 # Most files one request may carry: the proxy's coalescing cap may not exceed it.
 MAX_IMAGES_PER_REQUEST = 64
@@ -27,18 +29,24 @@ class ImageBatchError(ValueError):
 
 
 def is_packed(body: bytes | bytearray) -> bool:
-    return body.startswith(MAGIC)
+    return body.startswith((MAGIC, EXPLAIN_MAGIC))
 
 
-def pack_images(files: list[bytes]) -> bytes:
+def wants_explanation(body: bytes | bytearray) -> bool:
+    return body.startswith(EXPLAIN_MAGIC)
+
+
+def pack_images(files: list[bytes], explain: bool = False) -> bytes:
     if len(files) > MAX_IMAGES_PER_REQUEST:
         raise ValueError(f"at most {MAX_IMAGES_PER_REQUEST} images per request, not {len(files)}")
-    return MAGIC + b"".join(len(data).to_bytes(LENGTH_BYTES, "big") + data for data in files)
+    magic = EXPLAIN_MAGIC if explain else MAGIC
+    return magic + b"".join(len(data).to_bytes(LENGTH_BYTES, "big") + data for data in files)
 
 
 def unpack_images(body: bytes | bytearray) -> list[bytes]:
     """The files of a packed body, in order."""
-    view, offset, files = memoryview(body), len(MAGIC), []
+    magic = EXPLAIN_MAGIC if wants_explanation(body) else MAGIC
+    view, offset, files = memoryview(body), len(magic), []
     while offset < len(view):
         if len(files) == MAX_IMAGES_PER_REQUEST:
             raise ImageBatchError(f"over {MAX_IMAGES_PER_REQUEST} images in one request", 413)

@@ -2,21 +2,25 @@
 
 MNIST digits are white ink on black, fitted by aspect ratio into a 20x20 box and centred by
 centre of mass in a 28x28 frame, then normalized with the training set's mean and std. Real
-uploads (dark ink on paper, large photos, off-centre digits, alpha, palettes, 16-bit PNGs) are
-brought into that same form here, so that the model sees at serving time what it saw in training.
+uploads (phone photos under uneven light, scans, drawings, off-centre digits, alpha, palettes,
+16-bit PNGs) are brought into that same form here, so that the model sees at serving time what it
+saw in training. Finding the digit on the page is model/find_digit.py's part.
 
 Only this module knows the normalization constants; training calls :func:`normalize` and serving
-calls :func:`preprocess_image_bytes`, which ends in the same :func:`normalize`.
+calls :func:`preprocess_upload`, which ends in the same :func:`normalize`.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+
+from model.find_digit import find_digit, work_copy
 
 # Normalization of the MNIST training set (the values used by pytorch/examples' mnist).
 MNIST_MEAN = 0.1307
@@ -53,6 +57,19 @@ class InvalidImageError(ValueError):
         self.status = status
 
 
+class NoDigitError(InvalidImageError):
+    """The image decodes, but holds no ink: a blank page, a uniform colour. Answered 422, not guessed."""
+
+    def __init__(self) -> None:
+        super().__init__("no digit found in the image", status=422)
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    tensor: torch.Tensor  # the normalized (1, 28, 28) model input
+    box: tuple[int, int, int, int]  # the digit's left, top, right, bottom (exclusive) in the upload's pixels
+
+
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """Normalize intensities in [0, 1] (white ink on black) exactly as in training."""
     return (images - MNIST_MEAN) / MNIST_STD
@@ -61,19 +78,48 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
 def preprocess_image_bytes(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     """Turn an uploaded image file into the network's input: a normalized ``(1, 28, 28)`` tensor.
 
-    Raises :class:`InvalidImageError` for anything that is not a usable image.
+    Raises :class:`InvalidImageError` for anything that is not a usable image, and its subclass
+    :class:`NoDigitError` (422) for an image without ink.
     """
-    image = decode_image(data, max_pixels)
-    ink = to_ink(image)
-    if ink.shape != (IMAGE_SIZE, IMAGE_SIZE):
-        ink = fit_to_mnist_frame(ink)
-    # An upload already in MNIST's 28x28 frame is left in place: re-centring it would move the
-    # pixels of every MNIST digit a little and so change what the model was trained on.
-    return normalize(torch.from_numpy(ink).unsqueeze(0))
+    return preprocess_upload(data, max_pixels).tensor
 
 
-def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode an upload safely: known formats only, pixel count capped, truncation detected."""
+def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> Preprocessed:
+    """The network's input and where the digit was found in the upload (as displayed, EXIF applied)."""
+    image, decoded_at = decode_image(data, max_pixels)
+    if image.size == (IMAGE_SIZE, IMAGE_SIZE):
+        # An upload already in MNIST's 28x28 frame is left in place: re-centring it would move the
+        # pixels of every MNIST digit a little and so change what the model was trained on.
+        frame = to_ink(image)
+        rows, cols = np.nonzero(frame >= INK_THRESHOLD)
+        if rows.size == 0:
+            raise NoDigitError
+        box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+    else:
+        page, scale = work_copy(to_grayscale(image))
+        found = find_digit(page)
+        if found is None:
+            raise NoDigitError
+        frame = fit_to_mnist_frame(found.ink)
+        box = _in_upload_pixels(found.box, scale * decoded_at, image.size, decoded_at)
+    return Preprocessed(normalize(torch.from_numpy(frame).unsqueeze(0)), box)
+
+
+def _in_upload_pixels(
+    box: tuple[int, int, int, int], factor: float, size: tuple[int, int], decoded_at: float
+) -> tuple[int, int, int, int]:
+    """A box in the analysed page scaled back to the upload's own pixel grid, clipped to it."""
+    width, height = round(size[0] * decoded_at), round(size[1] * decoded_at)
+    left, top, right, bottom = (round(v * factor) for v in box)
+    return min(left, width), min(top, height), min(right, width), min(bottom, height)
+
+
+def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> tuple[Image.Image, float]:
+    """Decode an upload safely: known formats only, pixel count capped, truncation detected.
+
+    Returns the image (EXIF orientation applied) and how many upload pixels each of its pixels spans:
+    more than 1 where a big JPEG was decoded at a reduced scale.
+    """
     if not data:
         raise InvalidImageError("the image file is empty")
     try:
@@ -99,8 +145,9 @@ def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> Image
         image.load()
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"the image data is truncated or corrupt: {exc}") from exc
+    decoded_at = max(width, height) / max(image.size)
     # Phone photos are stored sideways with an EXIF orientation tag; honour it.
-    return ImageOps.exif_transpose(image)
+    return ImageOps.exif_transpose(image), decoded_at
 
 
 def _is_animated(image: Image.Image) -> bool:
@@ -115,7 +162,10 @@ def _is_animated(image: Image.Image) -> bool:
 
 
 def to_ink(image: Image.Image) -> np.ndarray:
-    """Grayscale intensities in [0, 1] as MNIST has them: bright ink on a black background."""
+    """Grayscale intensities in [0, 1] as MNIST has them: bright ink on a black background.
+
+    For an upload already in MNIST's frame: the paper is one level, read off the border ring.
+    """
     gray = to_grayscale(image)
     background = float(np.median(_border(gray)))
     if background > 0.5:  # dark ink on light paper: invert to MNIST's polarity
@@ -142,12 +192,15 @@ def to_grayscale(image: Image.Image) -> np.ndarray:
 
 
 def fit_to_mnist_frame(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink, scale it into a 20x20 box by aspect ratio, centre by mass in 28x28."""
+    """Crop to the ink, scale it into a 20x20 box by aspect ratio, centre by mass in 28x28.
+
+    Ink under INK_THRESHOLD is dropped first: it neither widens the box nor moves the centre.
+    """
     ink = np.where(ink >= INK_THRESHOLD, ink, 0.0)
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
     frame = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
-    if rows.size == 0:  # a blank page: nothing to centre, and the model will say so by low confidence
+    if rows.size == 0:
         return frame
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     digit = _scale_into_box(crop, DIGIT_BOX)

@@ -43,6 +43,7 @@ COALESCER_KEY = web.AppKey("coalescer", Coalescer)
 METRICS_KEY = web.AppKey("metrics", ProxyMetrics)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
+EXPLAIN_VALUES = {"1": True, "true": True, "0": False, "false": False}
 
 
 def error(status: int, message: str) -> web.Response:
@@ -57,15 +58,19 @@ class UploadError(Exception):
 
 async def classify(request: web.Request) -> web.Response:
     """One ``image`` field: its prediction. Several: a list in the same order, each item a prediction
-    or ``{"error", "status"}`` for that image alone."""
+    or ``{"error", "status"}`` for that image alone. With ``?explain=1`` each prediction also carries
+    the model's 28x28 input and the digit's box in the upload."""
     settings = request.app[SETTINGS_KEY]
     try:
+        explain = explain_flag(request)
         images = await read_image_fields(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
     coalescer = request.app[COALESCER_KEY]
     try:
-        if len(images) == 1:  # the usual case, without gather's task per image
+        if explain:  # a person looking at one answer: no coalescing, one request of its own
+            answers = await classify_explained(request.app, images)
+        elif len(images) == 1:  # the usual case, without gather's task per image
             answers = [await classify_one(coalescer, images[0])]
         else:
             answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
@@ -84,20 +89,37 @@ async def classify(request: web.Request) -> web.Response:
     )
 
 
+def explain_flag(request: web.Request) -> bool:
+    value = request.query.get("explain", "0").lower()
+    if value not in EXPLAIN_VALUES:
+        raise UploadError(400, "explain must be 1 (or true) to explain, 0 (or false) not to")
+    return EXPLAIN_VALUES[value]
+
+
+def empty_file() -> Answer:
+    return 400, {"error": f"the file in field '{IMAGE_FIELD}' is empty"}
+
+
 async def classify_one(coalescer: Coalescer, data: bytes) -> Answer:
     if not data:
-        return 400, {"error": f"the file in field '{IMAGE_FIELD}' is empty"}
+        return empty_file()
     return await coalescer.classify(data)
 
 
-async def send_images(app: web.Application, images: list[bytes]) -> list[Answer]:
+async def classify_explained(app: web.Application, images: list[bytes]) -> list[Answer]:
+    present = [data for data in images if data]
+    answers = iter(await send_images(app, present, explain=True) if present else [])
+    return [next(answers) if data else empty_file() for data in images]
+
+
+async def send_images(app: web.Application, images: list[bytes], explain: bool = False) -> list[Answer]:
     """One TorchServe request carrying ``images`` packed in its body; one answer per image."""
     settings = app[SETTINGS_KEY]
     url = f"{settings.inference_url}/predictions/{settings.model_name}"
     # Octet-stream: TorchServe would decode a text/* or JSON body into a str before the handler sees
     # it. The handler, not the client's label, decides whether each file is an image. The clients'
     # filenames are not forwarded: TorchServe has no use for them.
-    body, content_type = pack_images(images), "application/octet-stream"
+    body, content_type = pack_images(images, explain), "application/octet-stream"
     app[METRICS_KEY].batch_images.observe(len(images))
     status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type)
     payload = _json_or_none(raw)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import subprocess
@@ -10,11 +12,14 @@ import time
 import urllib.request
 from typing import Any
 
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
+from PIL import Image
 
-from evaluation.imaging import png
+from evaluation.imaging import encode, png
+from model.preprocess import MNIST_MEAN, MNIST_STD, preprocess_image_bytes
 from proxy.access_log import FLUSH_SECONDS
 from scripts import serve
 from scripts.serve import ROOT, Deployment
@@ -52,6 +57,40 @@ def test_several_image_fields_get_a_list_in_order(deployment: Deployment, mnist_
     assert single["probabilities"] == pytest.approx(body[0]["probabilities"], abs=1e-6)
 
 
+def test_explain_adds_the_model_input_and_the_digit_box(deployment: Deployment, mnist_pixels, mnist_test):
+    page = Image.new("L", (400, 300), 235)
+    page.paste(Image.fromarray(255 - mnist_pixels[3]).resize((112, 112)), (250, 40))  # the digit at x 250, y 40
+    files = [encode(page, "PNG"), encode(Image.new("L", (64, 48), 255), "PNG")]
+    status, body = batch(f"{deployment.proxy}/classify?explain=1", files)
+    assert status == 200
+    assert_matches_spec("/classify", "post", status, body)
+    explained, blank = body
+    assert explained["predicted_digit"] == int(mnist_test.labels[3])
+    box = explained["digit_box"]
+    # The box is the digit's ink, inside the pasted square (MNIST leaves a margin round each digit).
+    assert box["x"] >= 250 and box["x"] + box["width"] <= 362 and box["y"] >= 40 and box["y"] + box["height"] <= 152
+    assert box["height"] > 50
+    seen = Image.open(io.BytesIO(base64.b64decode(explained["model_input_png"])))
+    assert seen.size == (28, 28) and seen.mode == "L"
+    expected = raw_pixels(preprocess_image_bytes(files[0]))
+    assert np.abs(np.asarray(seen, dtype=np.int16) - expected).max() <= 1
+    assert blank == {"error": "no digit found in the image", "status": 422}
+    status, plain = upload(f"{deployment.proxy}/classify", files[0])
+    assert status == 200 and set(plain) == {"predicted_digit", "probabilities"}  # no explain: today's schema
+    status, refused = upload(f"{deployment.proxy}/classify?explain=maybe", files[0])
+    assert status == 400 and "explain" in refused["error"]
+
+
+def raw_pixels(tensor) -> np.ndarray:
+    return np.round(np.clip(tensor[0].numpy() * MNIST_STD + MNIST_MEAN, 0, 1) * 255).astype(np.int16)
+
+
+def test_an_image_without_a_digit_is_a_422(deployment: Deployment):
+    for blank in (Image.new("RGB", (640, 480), (200, 30, 30)), Image.new("L", (28, 28), 0)):
+        status, body = upload(f"{deployment.proxy}/classify", encode(blank, "PNG"))
+        assert (status, body) == (422, {"error": "no digit found in the image"})
+
+
 def test_the_openapi_description_is_valid_and_served(deployment: Deployment):
     validate_spec(SPEC)
     status, served = request(f"{deployment.proxy}/openapi.json")
@@ -66,6 +105,7 @@ def test_the_openapi_description_is_valid_and_served(deployment: Deployment):
         (lambda p: multipart({"image": ("d.png", b"junk", "image/png")}), 400),
         (lambda p: multipart({"file": ("d.png", png(p[0]), "image/png")}), 400),
         (lambda p: multipart({"image": ("bomb.png", bomb_png(), "image/png")}), 413),
+        (lambda p: multipart({"image": ("blank.png", encode(Image.new("L", (64, 48), 255), "PNG"), "image/png")}), 422),
         (lambda p: (png(p[0]), "image/png"), 415),
     ],
 )

@@ -85,6 +85,9 @@ def test_draw_upload_and_error_in_the_page(browser: webdriver.Chrome, deployment
     loop = [(round(55 * math.sin(angle)), round(-85 * math.cos(angle))) for angle in angles]
     draw(browser, loop)  # a "0": one closed loop
     assert shown_digit(browser, "0") == "0"
+    seen = browser.find_element(By.ID, "seen")  # what the model saw, from ?explain=1
+    assert seen.get_attribute("src").startswith("data:image/png;base64,")
+    assert browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", seen) == [28, 28]
     screenshot = tmp_path / "page-drawn-zero.png"
     browser.set_window_size(430, 1000)  # room for all ten bars
     time.sleep(0.5)  # the bars' width transition
@@ -92,8 +95,10 @@ def test_draw_upload_and_error_in_the_page(browser: webdriver.Chrome, deployment
     if SCREENSHOT_COPY:
         shutil.copy(screenshot, SCREENSHOT_COPY)
 
+    drawn_input = seen.get_attribute("src")
     browser.find_element(By.ID, "file").send_keys(str(ROOT / "evaluation" / "handdrawn" / "7_b.png"))
     assert shown_digit(browser, "7") == "7"
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda d: seen.get_attribute("src") != drawn_input)
 
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("this is not an image")
@@ -101,3 +106,4 @@ def test_draw_upload_and_error_in_the_page(browser: webdriver.Chrome, deployment
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: d.find_element(By.ID, "message").text)
     assert "not a decodable image" in browser.find_element(By.ID, "message").text
     assert "HTTP 400" in browser.find_element(By.ID, "message").text
+    assert seen.get_attribute("src") is None  # no answer, no model input shown

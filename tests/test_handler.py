@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import ts
@@ -20,6 +23,7 @@ from evaluation.imaging import encode, png
 from handler.mnist_handler import format_predictions
 from model.image_batch import LENGTH_BYTES, MAGIC, MAX_IMAGES_PER_REQUEST, pack_images
 from model.integrity import IntegrityError
+from model.preprocess import INK_THRESHOLD
 
 METRICS_YAML = Path(ts.__file__).parent / "configs" / "metrics.yaml"
 
@@ -105,6 +109,27 @@ def test_a_packed_request_gets_a_list_in_order(service, mnist_pixels, mnist_test
     assert items[1]["status"] == 400 and "not a decodable image" in items[1]["error"]
     assert items[2]["predicted_digit"] == int(mnist_test.labels[6])
     assert single_status == 200 and single["predicted_digit"] == int(mnist_test.labels[7])
+
+
+def test_an_explained_batch_carries_the_model_input_and_the_box(service, mnist_pixels, mnist_test):
+    blank = encode(Image.new("L", (64, 64), 255), "PNG")
+    results = predict(service, [{"body": pack_images([png(mnist_pixels[5]), blank], explain=True)}])
+    (status, (explained, none)) = results[0]
+    assert status == 200 and explained["predicted_digit"] == int(mnist_test.labels[5])
+    assert set(explained) == {"predicted_digit", "probabilities", "model_input_png", "digit_box"}
+    seen = Image.open(io.BytesIO(base64.b64decode(explained["model_input_png"])))
+    assert seen.size == (28, 28) and np.array_equal(np.asarray(seen), mnist_pixels[5])  # an MNIST PNG, unchanged
+    rows, cols = np.nonzero(mnist_pixels[5] / 255 >= INK_THRESHOLD)
+    left, top, right, bottom = cols.min(), rows.min(), cols.max() + 1, rows.max() + 1
+    assert explained["digit_box"] == {"x": left, "y": top, "width": right - left, "height": bottom - top}
+    assert none == {"error": "no digit found in the image", "status": 422}
+
+
+def test_an_image_without_a_digit_is_422_alone(service, mnist_pixels, mnist_test):
+    blank = encode(Image.new("RGB", (300, 200), (250, 250, 245)), "JPEG")
+    results = predict(service, [{"image": blank}, {"image": png(mnist_pixels[2])}])
+    assert results[0] == (422, {"error": "no digit found in the image"})
+    assert results[1][0] == 200 and results[1][1]["predicted_digit"] == int(mnist_test.labels[2])
 
 
 def test_a_malformed_or_oversized_packed_request_is_refused_alone(service, mnist_pixels, mnist_test):

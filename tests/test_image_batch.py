@@ -14,6 +14,7 @@ from model.image_batch import (
     is_packed,
     pack_images,
     unpack_images,
+    wants_explanation,
 )
 
 
@@ -22,6 +23,13 @@ def test_files_come_back_in_order_and_intact():
     packed = pack_images(files)
     assert is_packed(packed) and unpack_images(packed) == files
     assert unpack_images(bytearray(packed)) == files  # TorchServe hands the handler a bytearray
+    assert not wants_explanation(packed)
+
+
+def test_an_explained_batch_says_so_and_unpacks_the_same():
+    files = [b"one", b"two"]
+    packed = pack_images(files, explain=True)
+    assert is_packed(packed) and wants_explanation(packed) and unpack_images(packed) == files
 
 
 @pytest.mark.parametrize("image_format", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])

@@ -14,6 +14,7 @@ from model.preprocess import (
     MNIST_MEAN,
     MNIST_STD,
     InvalidImageError,
+    NoDigitError,
     normalize,
     preprocess_image_bytes,
 )
@@ -111,17 +112,32 @@ def test_off_centre_digit_is_fitted_and_centred(mnist_pixels):
     assert centre == pytest.approx((13.5, 13.5), abs=1.0)
 
 
-@pytest.mark.parametrize("size", [(1, 1), (3, 3000), (3000, 3), (29, 27), (2000, 1500)])
-def test_any_size_gives_a_28x28_tensor(size):
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (3, 3000), (3000, 3), (29, 27), (2000, 1500)])
+def test_any_size_gives_a_28x28_tensor_or_no_digit(size):
     image = Image.new("L", size, 255)
-    image.paste(0, (0, 0, max(1, size[0] // 2), max(1, size[1] // 2)))
-    tensor = preprocess_image_bytes(encode(image, "PNG"))
+    image.paste(0, (size[0] // 4, size[1] // 4, max(1, size[0] // 2), max(1, size[1] // 2)))
+    try:
+        tensor = preprocess_image_bytes(encode(image, "PNG"))
+    except NoDigitError:
+        return
     assert tensor.shape == (1, IMAGE_SIZE, IMAGE_SIZE) and torch.isfinite(tensor).all()
 
 
-def test_blank_page_is_all_background():
-    tensor = preprocess_image_bytes(encode(Image.new("RGB", (64, 48), "white"), "JPEG"))
-    torch.testing.assert_close(tensor, torch.full((1, 28, 28), BACKGROUND), atol=1e-6, rtol=0)
+@pytest.mark.parametrize(
+    "blank",
+    [
+        Image.new("RGB", (64, 48), "white"),
+        Image.new("RGB", (640, 480), (40, 90, 200)),
+        Image.new("L", (28, 28), 0),
+        Image.new("L", (28, 28), 255),
+        Image.fromarray(np.clip(np.random.default_rng(3).normal(200, 4, (480, 640)), 0, 255).astype(np.uint8)),
+    ],
+    ids=["white", "blue", "black-28", "white-28", "grey-paper-with-noise"],
+)
+def test_an_image_without_ink_has_no_digit(blank):
+    with pytest.raises(NoDigitError, match="no digit found in the image") as caught:
+        preprocess_image_bytes(encode(blank, "JPEG" if blank.mode == "RGB" else "PNG"))
+    assert caught.value.status == 422
 
 
 def test_exif_orientation_is_honoured(mnist_pixels):
@@ -150,7 +166,9 @@ def test_bad_input_raises_a_client_error(data, status, message):
 
 
 def test_pixel_cap_is_checked_before_decoding():
-    data = encode(Image.new("L", (3000, 2000), 255), "PNG")
+    image = Image.new("L", (3000, 2000), 255)
+    image.paste(0, (1400, 800, 1600, 1200))  # something to find once decoding is allowed
+    data = encode(image, "PNG")
     with pytest.raises(InvalidImageError, match="too large") as caught:
         preprocess_image_bytes(data, max_pixels=5_000_000)
     assert caught.value.status == 413

@@ -168,8 +168,9 @@ def test_proxy_answers_503_when_torchserve_is_down(tmp_path, mnist_pixels):
 
 
 def test_probabilities_are_floats_summing_to_one(deployment: Deployment):
-    blank = encode(Image.fromarray(np.full((50, 50), 255, dtype=np.uint8)), "PNG")
-    status, body = upload(f"{deployment.proxy}/classify", blank)
+    scribble = np.full((50, 50), 255, dtype=np.uint8)
+    scribble[10:40, 24:27] = 0  # an ambiguous short stroke: probabilities spread over several digits
+    status, body = upload(f"{deployment.proxy}/classify", encode(Image.fromarray(scribble), "PNG"))
     assert status == 200
     assert_prediction(body)
     assert all(isinstance(p, float) for p in body["probabilities"].values())

@@ -42,6 +42,10 @@ def run_training(output: Path, seed: int = 7) -> dict:
             str(output),
             "--upload-digits",
             "10",
+            "--photo-digits",
+            "0",
+            "--ema-decay",
+            "0",  # ten steps: the moving average would still be the initial weights
         ]
     )
     assert code == 0
@@ -74,18 +78,16 @@ def test_same_seed_same_weights(tmp_path, mnist_test):
     assert all(torch.equal(a[key], b[key]) for key in a)
 
 
-def test_shipped_metrics_meet_the_target():
-    metrics = json.loads(SHIPPED_METRICS.read_text())
-    assert metrics["test_accuracy"] >= 0.986
-    assert metrics["hyperparameters"]["epochs"] == 10
-
-
-def test_shipped_weights_reach_their_recorded_accuracy(shipped_model, mnist_test):
+def test_shipped_weights_reach_the_target_and_their_recorded_accuracy(shipped_model, mnist_test):
+    """The README's MNIST figure: at least 99.0 %, computed here from the shipped weights, and what
+    training recorded for them (10 epochs, the default)."""
     metrics = json.loads(SHIPPED_METRICS.read_text())
     with torch.inference_mode():
         predictions = shipped_model(mnist_test.normalized()).argmax(dim=1)
     accuracy = (predictions == mnist_test.labels).float().mean().item()
+    assert accuracy >= 0.990
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    assert metrics["hyperparameters"]["epochs"] == 10 and metrics["weights_sha256"] == verify(WEIGHTS)
 
 
 def test_offline_source_is_verified(tmp_path, mnist_test):

@@ -17,17 +17,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from model.integrity import sha256_file, write_sum
 from model.network import MnistClassifier
 from train import plots
-from train.augment import AffineRange
+from train.augment import Augmentation
 from train.data import SOURCE_ENV, DatasetError, Split, load_split, prepare_mnist
 from train.engine import evaluate, train_epoch
+from train.typed import typed_digits
 from train.upload_eval import evaluate_on_uploads
 
 WEIGHTS_NAME = "weights.pt"
 METRICS_NAME = "metrics.json"
+HYPERPARAMETERS = ("epochs", "batch_size", "lr", "weight_decay", "dropout", "max_steps", "typed_share", "ema_decay")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,8 +41,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="Adam's L2 penalty")
-    parser.add_argument("--dropout", type=float, default=0.2, help="dropout after each hidden layer")
+    parser.add_argument("--dropout", type=float, default=0.1, help="dropout after each hidden layer")
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        default=0.999,
+        help="the shipped weights are an exponential moving average of the trained ones (0: the last step's)",
+    )
     parser.add_argument("--no-augment", action="store_true", help="train on the images as they are")
+    parser.add_argument(
+        "--typed-share", type=float, default=0.03, help="share of each batch replaced by typed digits (train/typed.py)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where MNIST is kept for torchvision")
     parser.add_argument(
@@ -52,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int, default=None, help="cap batches per epoch (smoke tests)")
     parser.add_argument(
         "--upload-digits", type=int, default=100, help="test digits rendered as each of the 12 user-upload variants"
+    )
+    parser.add_argument(
+        "--photo-digits", type=int, default=30, help="test digits photographed in each of the photo variants"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     return parser.parse_args(argv)
@@ -73,7 +88,11 @@ def fit(args: argparse.Namespace, train: Split, test: Split) -> tuple[MnistClass
     steps = -(-len(train.images) // args.batch_size)
     steps = min(steps, args.max_steps) if args.max_steps else steps
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * steps)
-    augment = None if args.no_augment else AffineRange()
+    augmentation = None if args.no_augment else Augmentation()
+    typed = typed_digits() if args.typed_share > 0 else None
+    # Averaging the weights over the last few hundred steps smooths out the last steps' noise.
+    average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema_decay)) if args.ema_decay else None
+    shipped: MnistClassifier = average.module if average is not None else model  # type: ignore[assignment]
     test_inputs = test.normalized()
     history: list[dict[str, float]] = []
     for epoch in range(1, args.epochs + 1):
@@ -86,11 +105,14 @@ def fit(args: argparse.Namespace, train: Split, test: Split) -> tuple[MnistClass
             scheduler,
             args.batch_size,
             generator,
-            augment,
+            augmentation,
             f"epoch {epoch}/{args.epochs}",
             args.max_steps,
+            typed,
+            args.typed_share,
+            average,
         )
-        result = evaluate(model, test_inputs, test.labels)
+        result = evaluate(shipped, test_inputs, test.labels)
         history.append(
             {
                 "epoch": epoch,
@@ -105,7 +127,7 @@ def fit(args: argparse.Namespace, train: Split, test: Split) -> tuple[MnistClass
             f"test accuracy {100 * result.accuracy:.2f}%",
             flush=True,
         )
-    return model, history
+    return shipped, history
 
 
 def write_outputs(
@@ -121,7 +143,7 @@ def write_outputs(
     plots.plot_prediction_grid(test.images, test.labels, final.predictions, out / "predictions.png")
     matrix = plots.confusion_matrix(test.labels, final.predictions)
     plots.plot_confusion_matrix(matrix, out / "confusion_matrix.png")
-    uploads = evaluate_on_uploads(model, test.pixels(), test.labels, out, args.upload_digits)
+    uploads = evaluate_on_uploads(model, test.pixels(), test.labels, out, args.upload_digits, args.photo_digits)
     metrics = {
         "test_accuracy": final.accuracy,
         "test_loss": final.loss,
@@ -129,9 +151,7 @@ def write_outputs(
         "epochs": history,
         "train_seconds": round(train_seconds, 1),
         "seed": args.seed,
-        "hyperparameters": {
-            key: getattr(args, key) for key in ("epochs", "batch_size", "lr", "weight_decay", "dropout", "max_steps")
-        }
+        "hyperparameters": {key: getattr(args, key) for key in HYPERPARAMETERS}
         | {"augment": not args.no_augment, "optimizer": "Adam", "schedule": "OneCycleLR"},
         "confusion_matrix": matrix.tolist(),
         "uploads": uploads,

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from model.preprocess import normalize
-from train.augment import AffineRange, random_affine
+from train.augment import Augmentation, augment
+from train.typed import mix_in
 
 EVAL_BATCH_SIZE = 1000
 
@@ -31,24 +33,35 @@ def train_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
     batch_size: int,
     generator: torch.Generator,
-    augment: AffineRange | None,
+    augmentation: Augmentation | None,
     description: str,
     max_steps: int | None = None,
+    typed: tuple[torch.Tensor, torch.Tensor] | None = None,
+    typed_share: float = 0.0,
+    average: AveragedModel | None = None,
 ) -> float:
-    """Train for one shuffled pass over ``images`` (raw [0, 1] intensities); return mean loss."""
+    """Train for one shuffled pass over ``images`` (raw [0, 1] intensities); return mean loss.
+
+    With ``typed`` (images and labels), about ``typed_share`` of each batch is replaced by typed digits.
+    ``average``, if given, follows the weights after every step (an exponential moving average).
+    """
     model.train()
     order = torch.randperm(len(images), generator=generator)
     batches = order.split(batch_size)[:max_steps]
     total, seen = 0.0, 0
     progress = tqdm(batches, desc=description, unit="batch", leave=True, dynamic_ncols=True)
     for index in progress:
-        batch = images[index]
-        if augment is not None:
-            batch = random_affine(batch, augment, generator)
-        loss = F.cross_entropy(model(normalize(batch)), labels[index])
+        batch, targets = images[index], labels[index]
+        if typed is not None:
+            batch, targets = mix_in(batch, targets, typed, typed_share, generator)
+        if augmentation is not None:
+            batch = augment(batch, augmentation, generator)
+        loss = F.cross_entropy(model(normalize(batch)), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if average is not None:
+            average.update_parameters(model)
         if scheduler is not None:
             scheduler.step()
         total += loss.item() * len(index)

@@ -1,0 +1,76 @@
+"""Training-time augmentation (train/augment.py) and the typed training digits (train/typed.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from evaluation.photos import installed_fonts
+from train.augment import Augmentation, augment, change_stroke_width, soften, warp
+from train.typed import TRAINING_FONTS, mix_in, typed_digits
+
+NOTHING = Augmentation(
+    degrees=0, scale=0, shear=0, shift=0, elastic_share=0, stroke_share=0, contrast_share=0, blur_share=0
+)
+
+
+def batch(mnist_test, count: int = 256) -> torch.Tensor:
+    return mnist_test.images[:count].clone()
+
+
+def test_every_image_stays_an_image_and_the_same_seed_gives_the_same_batch(mnist_test):
+    images = batch(mnist_test)
+    first = augment(images, Augmentation(), torch.Generator().manual_seed(1))
+    second = augment(images, Augmentation(), torch.Generator().manual_seed(1))
+    assert first.shape == images.shape and torch.equal(first, second)
+    assert first.min() >= 0 and first.max() <= 1
+    assert not torch.equal(first, augment(images, Augmentation(), torch.Generator().manual_seed(2)))
+
+
+def test_with_every_share_at_zero_and_no_affine_the_images_are_unchanged(mnist_test):
+    images = batch(mnist_test)
+    torch.testing.assert_close(augment(images, NOTHING, torch.Generator().manual_seed(0)), images, atol=1e-5, rtol=0)
+
+
+def test_stroke_width_goes_both_ways(mnist_test):
+    """Broader pens add ink, finer ones remove it; which one is drawn per image."""
+    images = batch(mnist_test)
+    broader = change_stroke_width(images, replace(NOTHING, stroke=1.0, stroke_share=1.0), torch.Generator())
+    change = (broader - images).sum(dim=(1, 2, 3))
+    assert (change > 0).sum() > 50 and (change < 0).sum() > 50  # a mix of both
+    assert (broader >= 0).all() and (broader <= 1).all()
+
+
+def test_elastic_distortion_moves_ink_without_losing_it(mnist_test):
+    images = batch(mnist_test)
+    elastic = replace(NOTHING, elastic_share=1.0)
+    warped = warp(images, elastic, torch.Generator().manual_seed(0))
+    moved = (warped - images).abs().sum(dim=(1, 2, 3)) / images.sum(dim=(1, 2, 3))
+    kept = warped.sum(dim=(1, 2, 3)) / images.sum(dim=(1, 2, 3))
+    assert moved.median() > 0.2  # the strokes really move
+    assert 0.8 < kept.median() < 1.2  # the digit does not vanish or smear over the frame
+
+
+def test_contrast_and_blur_soften(mnist_test):
+    images = batch(mnist_test)
+    softened = soften(images, replace(NOTHING, contrast_share=1.0, blur_share=1.0), torch.Generator().manual_seed(0))
+    assert (softened.amax(dim=(1, 2, 3)) < images.amax(dim=(1, 2, 3))).float().mean() > 0.9
+
+
+def test_typed_training_digits_use_fonts_kept_out_of_the_evaluation():
+    images, labels = typed_digits()
+    assert images.shape == (10 * len(TRAINING_FONTS), 1, 28, 28) and labels.tolist() == list(range(10)) * len(
+        TRAINING_FONTS
+    )
+    assert (images.amax(dim=(1, 2, 3)) > 0.9).all()  # every glyph was drawn
+    assert not {path.name for path in installed_fonts()} & set(TRAINING_FONTS)
+
+
+def test_mix_in_replaces_about_its_share():
+    images, labels = torch.zeros(1000, 1, 28, 28), torch.full((1000,), -1)
+    typed = typed_digits()
+    mixed, mixed_labels = mix_in(images, labels, typed, 0.1, torch.Generator().manual_seed(0))
+    replaced = mixed_labels >= 0
+    assert 60 < int(replaced.sum()) < 140
+    assert (mixed[replaced].amax(dim=(1, 2, 3)) > 0).all() and (mixed[~replaced] == 0).all()

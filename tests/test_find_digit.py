@@ -1,0 +1,137 @@
+"""Finding the digit on a photographed page: uneven light, shadows, the table, ruled paper, specks, split strokes.
+
+Each scene is one MNIST test digit written dark on paper at a known place; the digit must be read right
+and its box (from ``preprocess_upload``) must be that place, not the page, the shadow or the lines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from evaluation.imaging import encode
+from model.preprocess import preprocess_upload
+
+WIDTH, HEIGHT = 800, 600
+DIGIT_AT = (420, 180)  # top-left of the digit's 28x28 frame, scaled
+SCALE = 8  # page pixels per MNIST pixel: the digit frame is 224 px
+
+
+def page(pixels: np.ndarray, paper: float = 0.9) -> np.ndarray:
+    """Dark ink (MNIST coverage) on even paper, float in [0, 1]."""
+    sheet = np.full((HEIGHT, WIDTH), paper, np.float32)
+    ink = np.asarray(Image.fromarray(pixels).resize((28 * SCALE, 28 * SCALE), Image.Resampling.BICUBIC)) / 255.0
+    x, y = DIGIT_AT
+    area = sheet[y : y + 28 * SCALE, x : x + 28 * SCALE]
+    area += ink * (0.1 - area)
+    return sheet
+
+
+def jpeg(sheet: np.ndarray) -> bytes:
+    return encode(Image.fromarray(np.clip(sheet * 255 + 0.5, 0, 255).astype(np.uint8)), "JPEG", quality=90)
+
+
+def digit_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
+    """Where the digit's ink is on the page: left, top, right, bottom."""
+    rows, cols = np.nonzero(pixels >= 64)
+    x, y = DIGIT_AT
+    return (
+        x + cols.min() * SCALE,
+        y + rows.min() * SCALE,
+        x + (cols.max() + 1) * SCALE,
+        y + (rows.max() + 1) * SCALE,
+    )
+
+
+def assert_found(data: bytes, pixels: np.ndarray, label: int, model, tolerance: int = 3 * SCALE) -> None:
+    found = preprocess_upload(data)
+    with torch.inference_mode():
+        assert int(model(found.tensor.unsqueeze(0)).argmax()) == label
+    expected = digit_box(pixels)
+    assert all(abs(a - b) <= tolerance for a, b in zip(found.box, expected, strict=True)), (found.box, expected)
+
+
+def ramp(angle: float) -> np.ndarray:
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    along = xs * np.cos(angle) + ys * np.sin(angle)
+    return (along - along.min()) / (along.max() - along.min())
+
+
+INDICES = range(12)
+
+
+@pytest.mark.parametrize("index", INDICES)
+def test_light_falling_off_across_the_page(index, mnist_pixels, mnist_test, shipped_model):
+    sheet = page(mnist_pixels[index]) * (1.0 - 0.42 * ramp(0.3 + index))  # 90 % down to about 52 %
+    assert_found(jpeg(sheet), mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+
+
+@pytest.mark.parametrize("index", INDICES)
+def test_a_soft_shadow_over_a_corner(index, mnist_pixels, mnist_test, shipped_model):
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    corner = [(0, 0), (WIDTH, 0), (0, HEIGHT), (WIDTH, HEIGHT)][index % 4]
+    distance = np.hypot(xs - corner[0], ys - corner[1]) / 500
+    shade = 1 / (1 + np.exp((distance - 1) / 0.2))
+    sheet = page(mnist_pixels[index]) * (1 - 0.45 * shade)
+    assert_found(jpeg(sheet), mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+
+
+@pytest.mark.parametrize("index", INDICES)
+def test_the_table_at_the_border(index, mnist_pixels, mnist_test, shipped_model):
+    sheet = page(mnist_pixels[index])
+    rng = np.random.default_rng(index)
+    table = (0.15 + 0.05 * rng.standard_normal(sheet.shape)).astype(np.float32)
+    edge_x, edge_y = 60 + 10 * index, HEIGHT - 50 - 8 * index
+    sheet[:, :edge_x] = table[:, :edge_x]  # the page's left edge and bottom edge are in the photo
+    sheet[edge_y:, :] = table[edge_y:, :]
+    assert_found(jpeg(sheet), mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+
+
+@pytest.mark.parametrize("squared", [False, True], ids=["ruled", "squared"])
+@pytest.mark.parametrize("index", INDICES)
+def test_ruled_and_squared_paper(index, squared, mnist_pixels, mnist_test, shipped_model):
+    sheet = page(mnist_pixels[index])
+    spacing = 32 + index
+    lines = np.zeros_like(sheet, dtype=bool)
+    lines[index % spacing :: spacing, :] = True  # the lines cross the digit
+    lines[index % spacing + 1 :: spacing, :] = True
+    if squared:
+        lines[:, index % spacing :: spacing] = True
+    sheet = np.where(lines, np.minimum(sheet, 0.55), sheet)
+    assert_found(jpeg(sheet), mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+
+
+def test_specks_elsewhere_are_not_the_digit(mnist_pixels, mnist_test, shipped_model):
+    sheet = page(mnist_pixels[0])
+    rng = np.random.default_rng(0)
+    for x, y in zip(rng.integers(10, 380, 25), rng.integers(10, 590, 25), strict=True):
+        sheet[y : y + 3, x : x + 3] = 0.1  # crumbs and dust, away from the digit
+    assert_found(jpeg(sheet), mnist_pixels[0], int(mnist_test.labels[0]), shipped_model)
+
+
+def test_a_digit_in_two_strokes_stays_one_digit(mnist_pixels, mnist_test, shipped_model):
+    """A 7 whose bar and stem do not touch (as a 5's bar or a 4's two strokes often don't)."""
+    index = 0
+    assert int(mnist_test.labels[index]) == 7
+    split = mnist_pixels[index].copy()
+    split[10:12, :] = 0  # a gap across the stroke, two MNIST pixels (16 page pixels) wide
+    assert_found(jpeg(page(split)), split, 7, shipped_model)
+
+
+def test_white_chalk_on_a_dark_board(mnist_pixels, mnist_test, shipped_model):
+    board = 1.0 - page(mnist_pixels[1])
+    assert_found(jpeg(board), mnist_pixels[1], int(mnist_test.labels[1]), shipped_model)
+
+
+def test_the_box_is_in_the_upload_pixels_of_a_big_rotated_jpeg(mnist_pixels):
+    """A 12 MP photo is decoded at a reduced scale and stored sideways: the box is still in its own
+    pixels as displayed."""
+    big = Image.fromarray(np.clip(page(mnist_pixels[0]) * 255, 0, 255).astype(np.uint8)).resize((4000, 3000))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: "rotate 90 CW to display"
+    data = encode(big.transpose(Image.Transpose.ROTATE_90), "JPEG", quality=90, exif=exif)
+    left, top, right, bottom = preprocess_upload(data).box
+    expected = [v * 5 for v in digit_box(mnist_pixels[0])]  # 800x600 -> 4000x3000
+    assert all(abs(a - b) <= 3 * SCALE * 5 for a, b in zip((left, top, right, bottom), expected, strict=True))

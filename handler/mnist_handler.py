@@ -23,6 +23,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import cv2
 import torch
 from PIL import Image
 from ts.context import Context
@@ -51,6 +52,7 @@ class MnistHandler(BaseHandler):
 
     def initialize(self, context: Context) -> None:
         torch.set_num_threads(TORCH_THREADS_PER_WORKER)
+        cv2.setNumThreads(TORCH_THREADS_PER_WORKER)  # OpenCV would otherwise start one thread per core
         properties = context.system_properties
         gpu_id = properties.get("gpu_id")
         use_cuda = torch.cuda.is_available() and gpu_id is not None

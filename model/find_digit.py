@@ -113,14 +113,17 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
 def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
     """The mask without long thin straight lines (ruled or squared paper, a page's printed frame)."""
     height, width = mask.shape
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    spans = stats[1:, cv2.CC_STAT_WIDTH] >= LINE_LENGTH * width
-    spans |= stats[1:, cv2.CC_STAT_HEIGHT] >= LINE_LENGTH * height
-    if count <= 1 or not spans.any():  # nothing long enough: skip the Hough transform
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    spans = stats[:, cv2.CC_STAT_WIDTH] >= LINE_LENGTH * width
+    spans |= stats[:, cv2.CC_STAT_HEIGHT] >= LINE_LENGTH * height
+    spans[0] = False  # the background
+    if not spans.any():  # nothing long enough: skip the Hough transform
         return mask
+    # Only components that span the page can hold a ruled line: the transform looks at them alone.
+    long = spans[labels].astype(np.uint8)
     shortest = LINE_LENGTH * min(height, width)
     segments = cv2.HoughLinesP(
-        mask * 255, 1, np.pi / 360, threshold=round(shortest / 2), minLineLength=shortest, maxLineGap=3
+        long * 255, 1, np.pi / 180, threshold=round(shortest / 2), minLineLength=shortest, maxLineGap=3
     )
     if segments is None:
         return mask

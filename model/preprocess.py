@@ -67,7 +67,18 @@ class NoDigitError(InvalidImageError):
 @dataclass(frozen=True)
 class Preprocessed:
     tensor: torch.Tensor  # the normalized (1, 28, 28) model input
-    box: tuple[int, int, int, int]  # the digit's left, top, right, bottom (exclusive) in the upload's pixels
+    # The digit's left, top, right, bottom (exclusive) in the upload's pixels; None for an upload in
+    # MNIST's frame, whose box is the ink's in the input itself, found only when asked (the hot path
+    # of MNIST-sized uploads does not pay for it).
+    found_box: tuple[int, int, int, int] | None = None
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        if self.found_box is not None:
+            return self.found_box
+        ink = self.tensor[0] * MNIST_STD + MNIST_MEAN
+        rows, cols = torch.nonzero(ink >= INK_THRESHOLD - 1e-6, as_tuple=True)
+        return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
@@ -91,10 +102,9 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
         # An upload already in MNIST's 28x28 frame is left in place: re-centring it would move the
         # pixels of every MNIST digit a little and so change what the model was trained on.
         frame = to_ink(image)
-        rows, cols = np.nonzero(frame >= INK_THRESHOLD)
-        if rows.size == 0:
+        if frame.max() < INK_THRESHOLD:
             raise NoDigitError
-        box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+        box = None
     else:
         page, scale = work_copy(to_grayscale(image))
         found = find_digit(page)

@@ -1,4 +1,9 @@
-"""A small synchronous HTTP client for the tests: multipart uploads and JSON answers over urllib."""
+"""HTTP helpers for the tests.
+
+Ordinary uploads go through ``requests`` (``upload``, ``upload_many``), so that the encoding the
+service's Python users produce is the one tested. ``request``/``response`` send exact bytes over urllib
+and ``multipart`` builds a body by hand, for the tests that need a malformed or unusual one on purpose.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import urllib.error
 import urllib.request
 import uuid
 from typing import Any
+
+import requests
 
 from scripts.serve import Deployment
 
@@ -80,5 +87,11 @@ def multipart(fields: FormFields) -> tuple[bytes, str]:
 def upload(
     url: str, data: bytes, field: str = "image", filename: str = "digit.png", content_type: str = "image/png"
 ) -> tuple[int, Any]:
-    body, ctype = multipart({field: (filename, data, content_type)})
-    return request(url, body, ctype)
+    """One file as a user's ``requests.post(url, files=...)`` sends it; (status, decoded JSON)."""
+    return upload_many(url, [(field, (filename, data, content_type))])
+
+
+def upload_many(url: str, files: list[tuple[str, tuple[str, bytes, str]]]) -> tuple[int, Any]:
+    """Several form files (a name may repeat) through ``requests``; (status, decoded JSON)."""
+    answer = requests.post(url, files=files, timeout=TIMEOUT)
+    return answer.status_code, answer.json()

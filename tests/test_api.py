@@ -23,15 +23,15 @@ from model.preprocess import MNIST_MEAN, MNIST_STD, preprocess_image_bytes
 from proxy.access_log import FLUSH_SECONDS
 from scripts import serve
 from scripts.serve import ROOT, Deployment
-from tests.http_helpers import multipart, request, response, upload
+from tests.http_helpers import multipart, request, response, upload, upload_many
 from tests.malformed import bomb_png
 
 SPEC = json.loads((ROOT / "proxy" / "static" / "openapi.json").read_text())
 
 
 def batch(url: str, files: list[bytes]) -> tuple[int, Any]:
-    """A form with several ``image`` fields."""
-    return request(url, *multipart([("image", (f"d{i}.png", data, "image/png")) for i, data in enumerate(files)]))
+    """A form with several ``image`` fields, as ``requests`` sends it."""
+    return upload_many(url, [("image", (f"d{i}.png", data, "image/png")) for i, data in enumerate(files)])
 
 
 def assert_matches_spec(path: str, method: str, status: int, body: Any) -> None:
@@ -185,6 +185,17 @@ def test_cli_prints_a_table_and_json_and_exits_nonzero_on_errors(deployment: Dep
         text=True,
     )
     assert gone.returncode == 2 and "cannot reach" in gone.stderr
+
+
+def test_the_readmes_python_example_runs_as_pasted(deployment: Deployment):
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.DOTALL).group(1)
+    shown = re.search(r"```python\n.*?```\n\n```\n(.*?)```", readme, re.DOTALL).group(1)
+    assert "http://localhost:8000" in code
+    code = code.replace("http://localhost:8000", deployment.proxy)
+    ran = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == shown
 
 
 def test_the_page_is_served(deployment: Deployment):

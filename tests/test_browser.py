@@ -89,7 +89,7 @@ def test_draw_upload_and_error_in_the_page(browser: webdriver.Chrome, deployment
     assert seen.get_attribute("src").startswith("data:image/png;base64,")
     assert browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", seen) == [28, 28]
     screenshot = tmp_path / "page-drawn-zero.png"
-    browser.set_window_size(430, 1000)  # room for all ten bars
+    browser.set_window_size(430, 1120)  # room for all ten bars and the model's input
     time.sleep(0.5)  # the bars' width transition
     browser.save_screenshot(str(screenshot))
     if SCREENSHOT_COPY:

@@ -38,7 +38,7 @@ MIN_CONTRAST = 0.12
 # (a table, a dark frame): nothing there counts as ink.
 NOT_PAPER = 0.4
 # A component smaller than this fraction of the image's area is a speck.
-SPECK_AREA = 0.0002
+SPECK_AREA = 0.00005
 # Parts of one digit: a component at least this fraction of the main one's area, no further from the
 # digit found so far than this fraction of its larger side.
 PART_AREA = 0.02

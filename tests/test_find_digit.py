@@ -135,3 +135,19 @@ def test_the_box_is_in_the_upload_pixels_of_a_big_rotated_jpeg(mnist_pixels):
     left, top, right, bottom = preprocess_upload(data).box
     expected = [v * 5 for v in digit_box(mnist_pixels[0])]  # 800x600 -> 4000x3000
     assert all(abs(a - b) <= 3 * SCALE * 5 for a, b in zip((left, top, right, bottom), expected, strict=True))
+
+
+@pytest.mark.parametrize("index", INDICES)
+def test_a_small_digit_on_a_whole_sheet(index, mnist_pixels, mnist_test, shipped_model):
+    """A whole sheet photographed with one digit on it, 5 % of the photo's height (about 26 px once the
+    page is analysed at 640 px)."""
+    sheet = np.full((1200, 1600), 0.88, np.float32)
+    ink = np.asarray(Image.fromarray(mnist_pixels[index]).resize((60, 60), Image.Resampling.BICUBIC)) / 255.0
+    top, left = 300 + 40 * index, 500 + 60 * index
+    area = sheet[top : top + 60, left : left + 60]
+    area += ink * (0.12 - area)
+    found = preprocess_upload(jpeg(sheet))
+    with torch.inference_mode():
+        assert int(shipped_model(found.tensor.unsqueeze(0)).argmax()) == int(mnist_test.labels[index])
+    x0, y0, x1, y1 = found.box
+    assert left - 5 <= x0 and x1 <= left + 65 and top - 5 <= y0 and y1 <= top + 65

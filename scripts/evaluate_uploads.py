@@ -36,9 +36,7 @@ from model.preprocess import IMAGE_SIZE, decode_image, fit_to_mnist_frame, norma
 from scripts.build_mar import WEIGHTS
 from scripts.serve import ROOT, serving_current_sources
 from train.data import load_split, prepare_mnist
-from train.upload_eval import predict_files
-
-NOT_FOUND = -1  # the prediction recorded for an image in which no digit was found
+from train.upload_eval import NOT_FOUND, predict_files
 
 
 def offline_predictions(files: list[bytes]) -> list[int]:

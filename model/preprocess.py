@@ -111,16 +111,17 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
         if found is None:
             raise NoDigitError
         frame = fit_to_mnist_frame(found.ink)
-        box = _in_upload_pixels(found.box, scale * decoded_at, image.size, decoded_at)
+        box = _in_upload_pixels(found.box, scale, image.size, decoded_at)
     return Preprocessed(normalize(torch.from_numpy(frame).unsqueeze(0)), box)
 
 
 def _in_upload_pixels(
-    box: tuple[int, int, int, int], factor: float, size: tuple[int, int], decoded_at: float
+    box: tuple[int, int, int, int], scale: float, size: tuple[int, int], decoded_at: float
 ) -> tuple[int, int, int, int]:
-    """A box in the analysed page scaled back to the upload's own pixel grid, clipped to it."""
+    """A box in the analysed page (``scale`` decoded pixels each, the decoded image ``size``) scaled
+    back to the upload's own pixel grid, clipped to it."""
     width, height = round(size[0] * decoded_at), round(size[1] * decoded_at)
-    left, top, right, bottom = (round(v * factor) for v in box)
+    left, top, right, bottom = (round(v * scale * decoded_at) for v in box)
     return min(left, width), min(top, height), min(right, width), min(bottom, height)
 
 

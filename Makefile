@@ -31,7 +31,7 @@ help:
 	@echo "make bench-preprocess  preprocessing time per upload: MNIST PNG, scan, 12 MP phone photo"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: $(wildcard requirements*.txt)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

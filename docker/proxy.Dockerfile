@@ -1,17 +1,15 @@
-# The GoClassify proxy: only aiohttp, uvloop and prometheus-client, at the versions pinned in requirements.txt.
+# The GoClassify proxy: aiohttp, uvloop and prometheus-client at the versions in requirements-proxy.txt.
 FROM python:3.11-slim-bookworm
 
-RUN useradd --create-home --uid 10001 proxy
+RUN useradd --create-home --uid 10001 goclassify
 WORKDIR /srv/goclassify
-COPY requirements.txt .
-RUN pip install --no-cache-dir $(grep -E '^(aiohttp|uvloop|prometheus-client)==' requirements.txt)
-COPY proxy/ proxy/
+COPY requirements-proxy.txt .
+RUN pip install --no-cache-dir -r requirements-proxy.txt
 # The packed-batch format the handler reads (pure Python, shared with the model archive).
 COPY model/__init__.py model/image_batch.py model/
+COPY proxy/ proxy/
 
-USER proxy
-ENV GOCLASSIFY_HOST=0.0.0.0 GOCLASSIFY_PORT=8000
+USER 10001
+ENV GOCLASSIFY_HOST=0.0.0.0 GOCLASSIFY_PORT=8000 PYTHONDONTWRITEBYTECODE=1
 EXPOSE 8000
-HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=5 \
-    CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
 CMD ["python", "-m", "proxy"]

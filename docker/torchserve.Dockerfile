@@ -1,37 +1,40 @@
 # TorchServe with GoClassify's model archive, built inside the image from the repo's sources with
 # the same pinned requirements and the same scripts/build_mar.py as `make mar`.
+# Layers run from the slowest-changing to the fastest: a change to the code rebuilds only the last few.
 FROM python:3.11-slim-bookworm
 
-# TorchServe's frontend is Java.
+# TorchServe's frontend is Java. tini is PID 1: `torchserve --foreground` ignores SIGTERM, so tini
+# (-g) sends it to the whole process group (launcher, frontend, workers) and a stop takes no 10 s.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+    && apt-get install -y --no-install-recommends openjdk-17-jre-headless tini \
     && rm -rf /var/lib/apt/lists/*
-
-RUN useradd --create-home --uid 10001 serve
+RUN useradd --create-home --uid 10001 goclassify
 WORKDIR /srv/goclassify
 
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# Where torch comes from. Empty: PyPI's CUDA build (it runs on the CPU too). A CPU-only image is
+# --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu (torch==2.14.1 then resolves to
+# 2.14.1+cpu, without the CUDA libraries). triton is torch.compile's GPU kernel compiler; eager
+# inference never imports it, so it is removed.
+ARG TORCH_INDEX_URL=""
+COPY requirements-serve.txt .
+RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} -r requirements-serve.txt \
+    && pip uninstall --yes --quiet triton
 
-COPY model/ model/
-COPY handler/ handler/
+COPY config.properties docker/log4j2.xml ./
 COPY scripts/__init__.py scripts/build_mar.py scripts/
 COPY model-store/SHA256SUMS model-store/
-COPY config.properties .
+COPY handler/ handler/
+COPY model/ model/
 # Verifies the weights and the built archive against the recorded SHA-256 checksums.
-RUN python -m scripts.build_mar --export-path model-store && chown -R serve:serve /srv/goclassify
+RUN python -m scripts.build_mar --export-path model-store
 
 # TorchServe writes its token keys (key_file.json, mode 0600) into its working directory: a volume
 # that the proxy container mounts read-only. Same uid in both images, so the proxy can read it.
-RUN mkdir -p keys logs && chown serve:serve keys logs
-COPY docker/torchserve_healthcheck.py docker/
-USER serve
-ENV LOG_LOCATION=/srv/goclassify/logs METRICS_LOCATION=/srv/goclassify/logs
+RUN mkdir keys && chown goclassify:goclassify keys
+USER 10001
 WORKDIR /srv/goclassify/keys
-# The image's addresses come from config.properties; docker-compose.yml overrides the inference and
-# management addresses through TS_* variables (enable_envvars_config) so the proxy can reach them.
-EXPOSE 8080 8081
-HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=5 \
-    CMD ["python", "/srv/goclassify/docker/torchserve_healthcheck.py"]
+# All APIs on loopback (config.properties): the proxy shares this network namespace (docker-compose.yml,
+# or one Kubernetes pod) and is their only client. Nothing is exposed.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["torchserve", "--start", "--foreground", "--ncs", "--ts-config", "/srv/goclassify/config.properties", \
-     "--model-store", "/srv/goclassify/model-store"]
+     "--model-store", "/srv/goclassify/model-store", "--log-config", "/srv/goclassify/log4j2.xml"]

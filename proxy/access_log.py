@@ -9,6 +9,8 @@ Here a request costs a string format and a list append, and the lines are writte
 The format is the Combined Log Format, with the seconds taken appended; the size is the bytes sent,
 headers included (aiohttp's ``%b``, nginx's ``$bytes_sent``):
 ``127.0.0.1 - - [25/Nov/2026:18:47:13 +0000] "POST /classify HTTP/1.1" 200 312 "-" "curl/8.5.0" 0.004211``
+
+A readiness probe that passes is not logged: Docker and Kubernetes send one every few seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 FLUSH_SECONDS = 1.0
+# Probes of this path that pass are not logged; one that fails is.
+HEALTH_PATH = "/healthz"
 FLUSH_BYTES = 64 * 1024
 
 
@@ -68,6 +72,8 @@ def access_logger_class(buffer: AccessLogBuffer) -> type[AbstractAccessLogger]:
 
     class BufferedAccessLogger(AbstractAccessLogger):
         def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+            if response.status == 200 and request.path == HEALTH_PATH:
+                return  # a passing readiness probe, every few seconds from Docker or Kubernetes
             headers = request.headers
             major, minor = request.version
             buffer.add(

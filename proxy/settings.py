@@ -37,7 +37,7 @@ class Settings:
     shutdown_timeout: float = 10.0
     # "uvloop" (libuv, in C) or "asyncio" (the standard loop); see the README's benchmark for why.
     event_loop: str = "uvloop"
-    # One line per request on stderr ("on"/"off"); TorchServe keeps its own access log too.
+    # One line per request on stdout ("on"/"off"), passing readiness probes left out (proxy/access_log.py).
     access_log: str = "on"
 
 

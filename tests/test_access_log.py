@@ -57,3 +57,20 @@ def test_a_full_buffer_is_written_at_once(monkeypatch):
         return len(stream.getvalue().splitlines())
 
     assert 1 <= asyncio.run(main()) < 10
+
+
+def test_a_passing_readiness_probe_is_not_logged_and_a_failing_one_is():
+    stream = io.StringIO()
+
+    async def main() -> None:
+        buffer = AccessLogBuffer(stream)
+        logger = access_logger_class(buffer)(None, "")
+        for status in (200, 503):
+            logger.log(make_mocked_request("GET", "/healthz"), web.Response(status=status), 0.001)
+        logger.log(make_mocked_request("GET", "/"), web.Response(status=200), 0.001)
+        buffer.flush()
+
+    asyncio.run(main())
+    lines = [LINE.match(line) for line in stream.getvalue().splitlines()]
+    logged = [(line["request"], line["status"]) for line in lines]
+    assert logged == [("GET /healthz HTTP/1.1", "503"), ("GET / HTTP/1.1", "200")]

@@ -10,6 +10,7 @@ export GOCLASSIFY_MNIST_SOURCE
 TRAIN_ARGS ?=
 PYTEST_ARGS ?=
 SERVE_ARGS ?=
+BENCH_ARGS ?=
 
 MAR := model-store/mnist.mar
 # Every module of model/ (a superset of what the archive carries: a change to any of them rebuilds it).
@@ -31,9 +32,16 @@ help:
 	@echo "make bench-preprocess  preprocessing time per upload: MNIST PNG, scan, 12 MP phone photo"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
 
-$(VENV)/.installed: $(wildcard requirements*.txt)
+$(VENV)/.installed: requirements.txt requirements-serve.txt requirements-proxy.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# checkov and kubernetes-validate, for the Kubernetes manifests' tests, in a venv of their own.
+K8S_VENV ?= .venv-k8s
+$(K8S_VENV)/.installed: requirements-k8s.txt
+	$(PYTHON) -m venv $(K8S_VENV)
+	$(K8S_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-k8s.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -57,8 +65,8 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: lint browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: lint browser $(K8S_VENV)/.installed
+	GOCLASSIFY_K8S_TOOLS=$(abspath $(K8S_VENV))/bin $(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser test drives Debian's Chromium through its ChromeDriver. Installed here when we can
 # (root and apt-get); otherwise that one test is skipped and says why.
@@ -77,7 +85,7 @@ train: install
 	$(PY) -m train $(TRAIN_ARGS)
 
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 tune: install
 	$(PY) -m bench.tune

@@ -26,8 +26,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+
+import psutil
 
 from bench.loadgen import Result, multipart_request, run_load
 from evaluation.client import classify_all
@@ -37,6 +39,8 @@ from scripts.serve import ROOT, read_properties
 from train.data import load_split, prepare_mnist
 
 TARGETS = ("classify", "torchserve", "baseline")
+Groups = dict[str, list[psutil.Process]]
+CPU_LOG: list[dict[str, object]] = []  # one entry per measured point
 LOAD_IMAGES = 2000  # distinct uploads cycled through by the load (all real MNIST test digits)
 FULL_PASS_CONCURRENCY = 8
 RATIO_CONCURRENCY = 32
@@ -50,7 +54,16 @@ DIRECT_CLIENT_BATCHING = {"batchSize": 8, "maxBatchDelay": 1}
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=4.0, help="measured seconds per target and concurrency")
-    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated client counts")
+    parser.add_argument("--concurrency", default="1,8,32,64,128,256", help="comma-separated client counts")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="TorchServe workers, both TorchServes (0: one per core, TorchServe's default)",
+    )
+    parser.add_argument(
+        "--proxies", type=int, default=0, help="proxy processes (0: one per 2 cores, at least 2: the proxy's default)"
+    )
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, from {', '.join(TARGETS)}")
     parser.add_argument("--baseline-workers", type=int, default=2, help="uvicorn processes for the baseline")
     parser.add_argument(
@@ -75,6 +88,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown := set(args.targets) - set(TARGETS):
         parser.error(f"unknown targets {sorted(unknown)}")
     args.set = dict(item.split("=", 1) for item in args.set)
+    properties, proxy_options = serve.worker_options(args.workers)
+    args.set = properties | args.set
+    processes = ("--processes", str(args.proxies)) if args.proxies else ()
+    args.proxy_option = [*proxy_options, *processes, *args.proxy_option]
     return args
 
 
@@ -137,9 +154,41 @@ def encode_requests(url: str, headers: dict[str, str] | None, files: list[bytes]
     return [multipart_request(url, data, headers) for data in files[:LOAD_IMAGES]]
 
 
-def measure(target: str, url: str, requests: list[bytes], concurrency: int, args: argparse.Namespace) -> Result:
+def process_groups(deployment: serve.Deployment) -> dict[str, list[psutil.Process]]:
+    """A deployment's processes by role: the proxy (all its processes), TorchServe's Java frontend,
+    and its Python workers (the launcher, idle, is left out)."""
+    torchserve, proxy = (serve.process_tree(child) for child in deployment.children)
+    return {
+        "proxy": proxy,
+        "frontend": [p for p in torchserve if p.name() == "java"],
+        "workers": [p for p in torchserve if "model_service_worker" in " ".join(p.cmdline())],
+    }
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def measure(
+    target: str, url: str, requests: list[bytes], concurrency: int, args: argparse.Namespace, groups: Groups
+) -> Result:
+    """One point, with the CPU each process group used during it, in cores (1.0 = one core busy)."""
+    before = {name: cpu_seconds(processes) for name, processes in groups.items()}
+    machine_before, started = psutil.cpu_times(), time.perf_counter()
     result = run_load(target, url, requests, concurrency, args.duration, args.settle)
+    wall, machine_after = time.perf_counter() - started, psutil.cpu_times()
+    cores = {name: round((cpu_seconds(processes) - before[name]) / wall, 2) for name, processes in groups.items()}
+    cores["client"] = round(result.client_cpu_percent / 100, 2)
+    idle = (machine_after.idle + machine_after.iowait) - (machine_before.idle + machine_before.iowait)
+    cores["machine_busy"] = round(psutil.cpu_count() - idle / wall, 2)
+    CPU_LOG.append({"target": target, "concurrency": concurrency, "cores": cores})
     print_table([result])
+    print("    cores busy: " + ", ".join(f"{name} {value:.2f}" for name, value in cores.items()))
     return result
 
 
@@ -169,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             serve.serving_current_sources(properties=args.set, proxy_options=tuple(args.proxy_option))
         )
         report["ready_seconds"] = round(product.ready_seconds, 2)
+        report["scale"] = serve.describe_scale(product, tuple(args.proxy_option))
+        print(f"serving with {report['scale']}")
         targets = {"classify": (f"{product.proxy}/classify", None)}
+        groups: dict[str, Groups] = {"classify": process_groups(product), "baseline": {}}
         if "torchserve" in args.targets:
             report["torchserve_direct_settings"] = DIRECT_CLIENT_BATCHING
             direct = stack.enter_context(
@@ -177,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             # TorchServe wants its inference key; read it now (it lasts 60 minutes).
             targets["torchserve"] = (f"{direct.inference}/predictions/mnist", direct.auth("inference"))
+            groups["torchserve"] = {name: ps for name, ps in process_groups(direct).items() if name != "proxy"}
         if "baseline" in args.targets:
             targets["baseline"] = (stack.enter_context(baseline(args.baseline_workers)), None)
         requests = {name: encode_requests(url, headers, files) for name, (url, headers) in targets.items()}
@@ -184,12 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             if name in targets:
                 warm_up(targets[name][0], requests[name], args.warm_up)
         results = [
-            measure(target, targets[target][0], requests[target], concurrency, args)
+            measure(target, targets[target][0], requests[target], concurrency, args, groups[target])
             for target in args.targets
             for concurrency in args.concurrency
         ]
         rounds = [
-            measure(target, targets[target][0], requests[target], RATIO_CONCURRENCY, args)
+            measure(target, targets[target][0], requests[target], RATIO_CONCURRENCY, args, groups[target])
             for _ in range(args.ratio_rounds)
             for target in args.targets
         ]
@@ -197,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             report["full_pass"] = full_pass(targets["classify"][0], files, test.labels.tolist())
         report["stack_rss_mb"] = round(product.rss_mb())
     report["results"] = [r.row() for r in results]
+    report["cpu"] = CPU_LOG
     report["ratio_rounds"] = [r.row() for r in rounds]
     report["ratios"] = ratios(rounds or results)
     print_table(results)

@@ -22,6 +22,7 @@ from proxy.multipart import encode_files
 # Not counted, at the start of each run: connections opening, caches filling; a cold JVM takes longer
 # (the benchmark warms TorchServe up first).
 SETTLE_SECONDS = 3.0
+CONNECTION_LOST = 0  # the status recorded for a request whose connection was closed or reset
 
 
 def multipart_request(url: str, data: bytes, headers: dict[str, str] | None = None) -> bytes:
@@ -49,7 +50,8 @@ class Result:
     concurrency: int
     seconds: float
     requests: int
-    errors: int
+    errors: int  # answers other than 200, and requests whose connection was lost
+    connections_lost: int
     throughput: float  # answered requests per second (errors included)
     p50_ms: float
     p90_ms: float
@@ -79,19 +81,30 @@ async def _read_answer(reader: asyncio.StreamReader) -> int:
 async def _connection(
     url: str, requests: Sequence[bytes], start: int, stop_at: float, latencies: list[float], statuses: list[int]
 ) -> None:
+    """One client: a keep-alive connection, opened again whenever the server closes or resets it (that
+    request counts as an error, status CONNECTION_LOST), until ``stop_at``."""
     parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer: asyncio.StreamWriter | None = None
     try:
         for payload in itertools.islice(itertools.cycle(requests), start, None):
             sent = time.perf_counter()
             if sent >= stop_at:
                 return
-            writer.write(payload)
-            status = await _read_answer(reader)
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                writer.write(payload)
+                status = await _read_answer(reader)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                status = CONNECTION_LOST
+                if writer is not None:
+                    writer.close()
+                writer = None
             latencies.append((time.perf_counter() - sent, sent))
             statuses.append(status)
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def _run(
@@ -129,6 +142,7 @@ def run_load(
         seconds=round(seconds, 1),
         requests=len(kept),
         errors=sum(status != 200 for _, status in kept),
+        connections_lost=sum(status == CONNECTION_LOST for _, status in kept),
         throughput=round(len(kept) / seconds, 1),
         p50_ms=round(cuts[49], 2),
         p90_ms=round(cuts[89], 2),

@@ -10,23 +10,29 @@ The format is the Combined Log Format, with the seconds taken appended; the size
 headers included (aiohttp's ``%b``, nginx's ``$bytes_sent``):
 ``127.0.0.1 - - [25/Nov/2026:18:47:13 +0000] "POST /classify HTTP/1.1" 200 312 "-" "curl/8.5.0" 0.004211``
 
-A readiness probe that passes is not logged: Docker and Kubernetes send one every few seconds.
+A probe that passes (``/healthz``, ``/livez``) is not logged: Docker and Kubernetes send one every few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 import sys
 import time
+from collections.abc import Iterator
 from typing import TextIO
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 FLUSH_SECONDS = 1.0
-# Probes of this path that pass are not logged; one that fails is.
-HEALTH_PATH = "/healthz"
+# Probes of these paths (readiness, liveness) that pass are not logged; one that fails is.
+PROBE_PATHS = frozenset({"/healthz", "/livez"})
 FLUSH_BYTES = 64 * 1024
+# Several proxy processes share one stdout (a pipe, under Docker or systemd): a write of at most
+# PIPE_BUF bytes reaches it whole, so each write is whole lines within that size and no two
+# processes' lines interleave mid-line.
+ATOMIC_WRITE = select.PIPE_BUF
 
 
 class AccessLogBuffer:
@@ -54,8 +60,9 @@ class AccessLogBuffer:
             self._timer = None
         if self._lines:
             stream = self.stream or sys.stdout  # looked up late: tests and tools may swap sys.stdout
-            stream.write("".join(self._lines))
-            stream.flush()
+            for chunk in whole_line_chunks(self._lines, ATOMIC_WRITE):
+                stream.write(chunk)
+                stream.flush()
             self._lines.clear()
             self._size = 0
 
@@ -67,13 +74,28 @@ class AccessLogBuffer:
         return self._stamp
 
 
+def whole_line_chunks(lines: list[str], limit: int) -> Iterator[str]:
+    """``lines`` joined into chunks of at most ``limit`` characters (a longer line alone), never
+    splitting a line."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) > limit:
+            yield "".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line)
+    if chunk:
+        yield "".join(chunk)
+
+
 def access_logger_class(buffer: AccessLogBuffer) -> type[AbstractAccessLogger]:
     """An aiohttp access logger class writing into ``buffer`` (aiohttp instantiates the class itself)."""
 
     class BufferedAccessLogger(AbstractAccessLogger):
         def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-            if response.status == 200 and request.path == HEALTH_PATH:
-                return  # a passing readiness probe, every few seconds from Docker or Kubernetes
+            if response.status == 200 and request.path in PROBE_PATHS:
+                return  # a passing probe, every few seconds from Docker or Kubernetes
             headers = request.headers
             major, minor = request.version
             buffer.add(

@@ -43,6 +43,8 @@ COALESCER_KEY = web.AppKey("coalescer", Coalescer)
 METRICS_KEY = web.AppKey("metrics", ProxyMetrics)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
+# A 503 (TorchServe restarting, or the proxy's queue full) is transient: say when to try again.
+RETRY_AFTER = {"Retry-After": "1"}
 EXPLAIN_VALUES = {"1": True, "true": True, "0": False, "false": False}
 
 
@@ -83,7 +85,7 @@ async def classify(request: web.Request) -> web.Response:
         return unreachable(request.app, exc)
     if len(answers) == 1:
         status, payload = answers[0]
-        return web.json_response(payload, status=status)
+        return web.json_response(payload, status=status, headers=RETRY_AFTER if status == 503 else None)
     return web.json_response(
         [payload if status == 200 else payload | {"status": status} for status, payload in answers]
     )
@@ -173,7 +175,8 @@ def _json_or_none(body: bytes) -> Any:
 def unreachable(app: web.Application, exc: Exception) -> web.Response:
     logger.warning("TorchServe unreachable at %s: %s", app[SETTINGS_KEY].inference_url, exc)
     app[METRICS_KEY].upstream_errors.labels("unreachable").inc()
-    return error(503, "the model server is unreachable; try again shortly")
+    message = "the model server is unreachable; try again shortly"
+    return web.json_response({"error": message}, status=503, headers=RETRY_AFTER)
 
 
 def relay(status: int, raw: bytes) -> tuple[Answer, str]:
@@ -234,6 +237,12 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ready else 503)
 
 
+async def livez(_: web.Request) -> web.Response:
+    """200 while this process's event loop answers: the liveness probe, which must not depend on
+    TorchServe (a busy or restarting TorchServe is /healthz's business, not a reason to restart)."""
+    return web.json_response({"status": "alive"})
+
+
 @web.middleware
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -258,6 +267,7 @@ def static_file(body: bytes, content_type: str) -> Callable[[web.Request], Await
 
 
 def create_app(settings: Settings) -> web.Application:
+    settings = settings.resolved()
     # client_max_size is the upload limit: aiohttp refuses a larger body while reading it.
     in_flight, metrics = InFlight(), ProxyMetrics()
     cors = cors_middleware(parse_origins(settings.cors_origins))
@@ -272,7 +282,8 @@ def create_app(settings: Settings) -> web.Application:
         lambda images: send_images(app, images),
         max_images=settings.coalesce_max_images,
         max_bytes=settings.max_upload_bytes,  # so a coalesced request stays under TorchServe's size limit
-        max_in_flight=settings.upstream_concurrency,
+        max_in_flight=settings.process_concurrency,
+        max_waiting=settings.max_waiting,
     )
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
@@ -284,6 +295,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(client_session)
     app.router.add_post("/classify", classify)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
     app.router.add_get("/metrics", metrics.handler)
     for path, name, content_type in (
         ("/", "index.html", "text/html"),

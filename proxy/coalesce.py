@@ -25,19 +25,25 @@ ARRIVAL_TURNS = 16
 # What one upload gets back: an HTTP status and the JSON body for its client.
 Answer = tuple[int, dict[str, Any]]
 Send = Callable[[list[bytes]], Awaitable[list[Answer]]]
+OVERLOADED: Answer = (503, {"error": "overloaded: too many uploads are waiting for the model; retry shortly"})
 
 
 class Coalescer:
-    def __init__(self, send: Send, max_images: int, max_bytes: int, max_in_flight: int) -> None:
+    def __init__(self, send: Send, max_images: int, max_bytes: int, max_in_flight: int, max_waiting: int) -> None:
         self._send = send
         self.max_images, self.max_bytes, self.max_in_flight = max_images, max_bytes, max_in_flight
+        self.max_waiting = max_waiting
         self._pending: list[tuple[bytes, asyncio.Future[Answer]]] = []
         self.in_flight = 0  # drain tasks, each holding a slot
         self.sending = 0  # of which are waiting for TorchServe's answer
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
     async def classify(self, data: bytes) -> Answer:
-        """The answer for one upload; raises what sending raised (timeouts, connection errors)."""
+        """The answer for one upload; raises what sending raised (timeouts, connection errors).
+        With ``max_waiting`` uploads already waiting, a 503 at once: the client may retry, and the
+        uploads in the queue are not delayed further."""
+        if len(self._pending) >= self.max_waiting:
+            return OVERLOADED
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((data, future))
         if self.in_flight < self.max_in_flight:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -54,16 +55,22 @@ class InFlight:
 
 
 async def serve(
-    app: web.Application, in_flight: InFlight, host: str, port: int, shutdown_timeout: float, access_log: bool
+    app: web.Application,
+    in_flight: InFlight,
+    host: str,
+    port: int,
+    shutdown_timeout: float,
+    access_log: bool,
+    reuse_port: bool = False,
 ) -> None:
     """Serve ``app`` on host:port until SIGTERM or SIGINT, then stop gracefully."""
     log_buffer = AccessLogBuffer()
     options = {"access_log_class": access_logger_class(log_buffer)} if access_log else {"access_log": None}
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout, **options)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
-    logger.info("listening on http://%s:%s", host, port)
+    logger.info("listening on http://%s:%s (pid %d)", host, port, os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

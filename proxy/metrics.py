@@ -5,13 +5,18 @@ Each app gets its own registry, so several apps in one process (tests) never col
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from proxy.processes import METRICS_DIR_VARIABLE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UPSTREAM_ERROR_KINDS = ("unreachable", "timeout", "unavailable", "refused_key", "unexpected")
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -33,10 +38,12 @@ class ProxyMetrics:
         )  # fmt: skip
         self.upstream_errors = Counter(
             "goclassify_upstream_errors",
-            "TorchServe calls that failed: unreachable, timeout, unavailable, refused_key, unexpected",
+            "TorchServe calls that failed: " + ", ".join(UPSTREAM_ERROR_KINDS),
             ["kind"],
             registry=self.registry,
         )
+        for kind in UPSTREAM_ERROR_KINDS:  # at 0 from the start: a rate() needs the series before the first error
+            self.upstream_errors.labels(kind)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -49,6 +56,10 @@ class ProxyMetrics:
         return response
 
     async def handler(self, _: web.Request) -> web.Response:
-        response = web.Response(body=generate_latest(self.registry))
+        registry = self.registry
+        if METRICS_DIR_VARIABLE in os.environ:  # several processes (proxy/processes.py): their sum
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+        response = web.Response(body=generate_latest(registry))
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response

@@ -34,7 +34,7 @@ from typing import Any, TextIO
 import psutil
 
 from model.integrity import IntegrityError, verify
-from proxy.settings import Settings
+from proxy.settings import Settings, parse_settings, usable_cores
 from scripts.build_mar import MAR_SUMS, build
 from scripts.watchdog import group_alive, stop_group
 
@@ -416,6 +416,13 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("GOCLASSIFY_PORT", "8000")),
         help="proxy port (env GOCLASSIFY_PORT)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("GOCLASSIFY_WORKERS", "0")),
+        help="TorchServe workers (env GOCLASSIFY_WORKERS); 0: TorchServe's default, one per core. "
+        "The proxy's processes: env GOCLASSIFY_PROCESSES (0: one per 2 cores, at least 2)",
+    )
     parser.add_argument("--ready-timeout", type=float, default=120.0)
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="TorchServe's logs, pid file, config")
     parser.add_argument("--model-store", type=Path, default=MODEL_STORE)
@@ -445,11 +452,19 @@ def main(argv: list[str] | None = None) -> int:
     stop_request = StopRequest()
     stop_request.install()
     try:
+        properties, proxy_options = worker_options(args.workers)
         with running_deployment(
-            args.model_store, run_dir, ports, args.ready_timeout, log_to_files=False, stop_request=stop_request
+            args.model_store,
+            run_dir,
+            ports,
+            args.ready_timeout,
+            log_to_files=False,
+            properties=properties,
+            proxy_options=proxy_options,
+            stop_request=stop_request,
         ) as running:
             say(
-                f"\nGoClassify ready in {running.ready_seconds:.1f} s: "
+                f"\nGoClassify ready in {running.ready_seconds:.1f} s ({describe_scale(running, proxy_options)}): "
                 f"curl -F image=@digit.png http://127.0.0.1:{args.port}/classify  (Ctrl-C stops)\n"
             )
             while running.alive() and not stop_request.requested:
@@ -466,6 +481,27 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}; TorchServe logs are in {run_dir / 'logs'}", file=sys.stderr)
         return 1
+
+
+def worker_options(workers: int) -> tuple[dict[str, str], tuple[str, ...]]:
+    """config.properties overrides and proxy flags for ``workers`` TorchServe workers (0: the defaults,
+    one per core), so that the proxy sends each worker one request at a time."""
+    if workers < 0:
+        raise ValueError("--workers must be positive, or 0 for one per core")
+    if not workers:
+        return {}, ()
+    return {"default_workers_per_model": str(workers)}, ("--upstream-concurrency", str(workers))
+
+
+def describe_scale(deployment: Deployment, proxy_options: tuple[str, ...] = ()) -> str:
+    """What the deployment chose for this machine: TorchServe's workers and the proxy's processes."""
+    chosen = parse_settings(list(proxy_options))  # the proxy resolves the same environment and flags
+    with urllib.request.urlopen(f"{deployment.proxy}/healthz", timeout=5) as answer:
+        workers = json.loads(answer.read())["workers"]
+    return (
+        f"{usable_cores()} cores: {workers} TorchServe workers, {chosen.processes} proxy "
+        f"process{'es' if chosen.processes > 1 else ''} sending up to {chosen.upstream_concurrency} requests at once"
+    )
 
 
 def say(message: str, stream: TextIO = sys.stdout) -> None:

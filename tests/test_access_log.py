@@ -74,3 +74,12 @@ def test_a_passing_readiness_probe_is_not_logged_and_a_failing_one_is():
     lines = [LINE.match(line) for line in stream.getvalue().splitlines()]
     logged = [(line["request"], line["status"]) for line in lines]
     assert logged == [("GET /healthz HTTP/1.1", "503"), ("GET / HTTP/1.1", "200")]
+
+
+def test_a_flush_writes_whole_lines_in_pipe_sized_pieces():
+    """Several proxy processes share stdout: each write must be whole lines, small enough to stay whole."""
+    lines = [f"line {n} {'x' * (n % 300)}\n" for n in range(400)]
+    chunks = list(access_log.whole_line_chunks(lines, access_log.ATOMIC_WRITE))
+    assert "".join(chunks) == "".join(lines)
+    assert all(len(chunk) <= access_log.ATOMIC_WRITE and chunk.endswith("\n") for chunk in chunks)
+    assert list(access_log.whole_line_chunks(["y" * 5000 + "\n"], 4096)) == ["y" * 5000 + "\n"]

@@ -95,7 +95,7 @@ def test_the_openapi_description_is_valid_and_served(deployment: Deployment):
     validate_spec(SPEC)
     status, served = request(f"{deployment.proxy}/openapi.json")
     assert status == 200 and served == SPEC
-    assert set(SPEC["paths"]) >= {"/classify", "/healthz", "/metrics"}
+    assert set(SPEC["paths"]) >= {"/classify", "/healthz", "/livez", "/metrics"}
 
 
 @pytest.mark.parametrize(
@@ -123,16 +123,21 @@ def test_real_health_and_error_answers_match_the_description(deployment: Deploym
     status, body = request(f"{deployment.proxy}/nowhere")
     assert status == 404
     assert_matches_spec("/classify", "post", status, body)  # the "default" error shape
-    ports = serve.Ports.free()  # a proxy with no TorchServe behind it
-    proxy = serve.start_proxy(ports, tmp_path / "proxy.log")
+    ports = serve.Ports.free()  # a proxy with no TorchServe behind it, as one process (the default is several)
+    proxy = serve.start_proxy(ports, tmp_path / "proxy.log", "--processes", "1")
     try:
         serve.wait_for_listen(ports.proxy, proxy)
         status, body = request(f"http://127.0.0.1:{ports.proxy}/healthz")
         assert status == 503
         assert_matches_spec("/healthz", "get", status, body)
-        status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", b"x")
-        assert status == 503
-        assert_matches_spec("/classify", "post", status, body)
+        # Liveness does not depend on TorchServe: alive, though not ready.
+        status, body = request(f"http://127.0.0.1:{ports.proxy}/livez")
+        assert status == 200 and body == {"status": "alive"}
+        assert_matches_spec("/livez", "get", status, body)
+        answer = response(
+            f"http://127.0.0.1:{ports.proxy}/classify", *multipart({"image": ("d.png", b"x", "image/png")})
+        )
+        assert answer.status == 503 and answer.headers["Retry-After"] == "1"
     finally:
         serve.stop(proxy)
 
@@ -147,6 +152,7 @@ def test_prometheus_metrics_count_requests_latency_and_upstream_errors(deploymen
     assert 'goclassify_requests_total{route="/classify",status="400"}' in text
     assert 'goclassify_request_duration_seconds_bucket{le="0.1",route="/classify"}' in text
     assert "# TYPE goclassify_upstream_errors_total counter" in text
+    assert 'goclassify_upstream_errors_total{kind="unreachable"} 0.0' in text  # each kind there from the start
     sent = re.search(r"^goclassify_upstream_batch_images_count (\S+)$", text, re.MULTILINE)
     assert sent and float(sent.group(1)) >= 1  # the valid upload went to TorchServe in a request
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import subprocess
 import sys
 
+from bench import loadgen
 from scripts.serve import ROOT
 
 
 def test_bench_smoke_run_measures_all_three_targets(tmp_path):
+    """With two proxy processes, as `--proxies` sets them on a bigger machine."""
     report = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--json", str(report)],
+        [sys.executable, "-m", "bench", "--smoke", "--proxies", "2", "--json", str(report)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -26,3 +30,38 @@ def test_bench_smoke_run_measures_all_three_targets(tmp_path):
     assert figures["stack_rss_mb"] > 0 and figures["ready_seconds"] > 0
     assert {row["target"] for row in figures["ratio_rounds"]} == {"classify", "torchserve", "baseline"}
     assert set(figures["ratios"]) == {"classify_p99_over_p50", "classify_over_torchserve", "classify_over_baseline"}
+    assert "2 proxy processes" in figures["scale"]
+    for point in figures["cpu"]:
+        assert {"client", "machine_busy"} <= set(point["cores"])
+        if point["target"] == "classify":
+            assert point["cores"]["proxy"] > 0 and point["cores"]["workers"] > 0 and point["cores"]["frontend"] > 0
+
+
+def test_the_load_generator_reconnects_when_the_server_closes_and_counts_an_error():
+    """TorchServe closes a connection after a 503 when its queue is full: one lost request, not a crash."""
+    answered = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+                answered += 1
+                if answered % 3 == 0:
+                    break  # close without an answer
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        writer.close()
+
+    async def main() -> tuple[list, list]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        url = f"http://127.0.0.1:{port}/classify"
+        async with server:
+            return await loadgen._run(url, [loadgen.multipart_request(url, b"x")], 4, 0.5, 0.0)
+
+    latencies, statuses = asyncio.run(main())
+    assert loadgen.CONNECTION_LOST in statuses and statuses.count(200) > statuses.count(loadgen.CONNECTION_LOST) > 0
+    assert len(latencies) == len(statuses)

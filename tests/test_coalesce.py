@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from proxy.coalesce import ARRIVAL_TURNS, Answer, Coalescer
+from proxy.coalesce import ARRIVAL_TURNS, OVERLOADED, Answer, Coalescer
 
 
 class Upstream:
@@ -33,9 +33,17 @@ class Upstream:
             self.running -= 1
 
 
-def run(upstream: Upstream, uploads: list[bytes], max_images: int = 32, max_in_flight: int = 2) -> list:
+def run(
+    upstream: Upstream, uploads: list[bytes], max_images: int = 32, max_in_flight: int = 2, max_waiting: int = 1024
+) -> list:
     async def main() -> list:
-        coalescer = Coalescer(upstream.send, max_images=max_images, max_bytes=1_000_000, max_in_flight=max_in_flight)
+        coalescer = Coalescer(
+            upstream.send,
+            max_images=max_images,
+            max_bytes=1_000_000,
+            max_in_flight=max_in_flight,
+            max_waiting=max_waiting,
+        )
         return await asyncio.gather(*(coalescer.classify(data) for data in uploads), return_exceptions=True)
 
     return asyncio.run(main())
@@ -70,7 +78,7 @@ def test_requests_never_exceed_the_image_cap_or_the_in_flight_limit():
 def test_uploads_queued_behind_a_busy_slot_go_together_when_one_frees():
     async def main() -> list[list[bytes]]:
         upstream = Upstream()
-        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1)
+        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1, max_waiting=1024)
         upstream.gate.clear()
         first = asyncio.ensure_future(coalescer.classify(b"first"))
         await asyncio.sleep(0.01)  # "first" is now with the (stalled) upstream
@@ -86,7 +94,7 @@ def test_uploads_queued_behind_a_busy_slot_go_together_when_one_frees():
 def test_an_upload_arriving_a_few_loop_turns_later_joins_the_request():
     async def main() -> list[list[bytes]]:
         upstream = Upstream()
-        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1)
+        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1, max_waiting=1024)
         first = asyncio.ensure_future(coalescer.classify(b"first"))
         for _ in range(4):  # well within the slot's ARRIVAL_TURNS
             await asyncio.sleep(0)
@@ -103,7 +111,7 @@ def test_staggered_arrivals_never_make_an_empty_request(gap_turns):
 
     async def main() -> list:
         upstream = Upstream()
-        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=2)
+        coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=2, max_waiting=1024)
         answers = []
         for data in uploads(30):
             answers.append(asyncio.ensure_future(coalescer.classify(data)))
@@ -129,3 +137,11 @@ def test_every_upload_is_answered_under_any_slot_count(max_in_flight):
     upstream = Upstream()
     assert len(run(upstream, uploads(37), max_images=4, max_in_flight=max_in_flight)) == 37
     assert [data for images in upstream.requests for data in images] == uploads(37)
+
+
+def test_past_the_waiting_limit_an_upload_gets_a_503_at_once_and_the_queue_is_served():
+    upstream = Upstream()
+    answers = run(upstream, uploads(10), max_in_flight=1, max_waiting=4)
+    assert answers[:4] == [(200, {"echo": str(index)}) for index in range(4)]
+    assert answers[4:] == [OVERLOADED] * 6
+    assert OVERLOADED[0] == 503 and "retry" in OVERLOADED[1]["error"]

@@ -3,7 +3,7 @@ tested over HTTP as a user and an operator would (docs/docker.md).
 
 Needs a Docker engine with Compose v2 and a python:3.11-slim-bookworm image (`.ci/docker-setup`
 provides all three on a machine without them). Skipped where there is no engine, unless
-GOCLASSIFY_REQUIRE_DOCKER=1 (CI sets it), which turns the skip into a failure.
+GOCLASSIFY_NO_SKIPS=1 (CI sets it), which turns the skip into a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 
 from evaluation.imaging import png
 from scripts.serve import ROOT
+from tests.conftest import skip_unless_required
 from tests.http_helpers import request, upload, upload_many
 
 PROJECT = "goclassify-test"  # not the user's `goclassify`: the test never touches a stack of theirs
@@ -89,9 +90,7 @@ def wait_healthy(url: str, timeout: float = READY_TIMEOUT) -> None:
 def stack() -> Iterator[Stack]:
     reason = engine_missing()
     if reason:
-        if os.environ.get("GOCLASSIFY_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"GOCLASSIFY_REQUIRE_DOCKER=1, but {reason}")
-        pytest.skip(reason)
+        skip_unless_required(reason)
     port = free_port()
     stack = Stack(f"http://127.0.0.1:{port}", os.environ | {"GOCLASSIFY_PORT": str(port)}, 0.0)
     stack.compose("build", timeout=BUILD_TIMEOUT)

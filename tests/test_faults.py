@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from evaluation.imaging import png
+from proxy.settings import usable_cores
 from scripts import serve
 from scripts.serve import Deployment, read_properties
 from tests.conftest import READY_TIMEOUT
@@ -28,6 +29,7 @@ from tests.http_helpers import ready_worker_pids, request, upload
 
 LOAD_THREADS = 4
 RECOVERY_LIMIT_SECONDS = 10.0
+WORKERS = usable_cores()  # TorchServe's default: one worker per core (config.properties sets no count)
 UPSTREAM_TIMEOUT = 5.0  # the proxy's, in these tests (default 30 s); the client waits longer
 
 
@@ -119,7 +121,7 @@ def wait_for(condition, timeout: float, what: str) -> float:
 
 
 def test_a_killed_worker_is_replaced_and_answers_recover(own_deployment: Deployment, files):
-    wait_for(lambda: len(ready_worker_pids(own_deployment)) == 2, 30, "second worker not ready")
+    wait_for(lambda: len(ready_worker_pids(own_deployment)) == WORKERS, 30, "not every worker is ready")
     workers = ready_worker_pids(own_deployment)
     with Load(f"{own_deployment.proxy}/classify", *files) as load:
         time.sleep(1.0)
@@ -129,7 +131,7 @@ def test_a_killed_worker_is_replaced_and_answers_recover(own_deployment: Deploym
 
         def replaced() -> bool:
             now = ready_worker_pids(own_deployment)
-            return len(now) == 2 and victim not in now
+            return len(now) == WORKERS and victim not in now
 
         recovered = wait_for(replaced, 30, "no replacement worker")
         load.run_past(recovered)
@@ -171,12 +173,12 @@ def test_reregistering_the_model_under_load_answers_every_request(own_deployment
         assert status == 200, body
         model = json.loads(read_properties()["models"])["mnist"]["1.0"]  # as shipped
         options = (
-            f"initial_workers={model['minWorkers']}&batch_size={model['batchSize']}"
+            f"initial_workers={WORKERS}&batch_size={model['batchSize']}"
             f"&max_batch_delay={model['maxBatchDelay']}&response_timeout={model['responseTimeout']}&synchronous=true"
         )
         status, body = request(f"{management}/models?url=mnist.mar&{options}", method="POST", headers=auth, timeout=60)
         assert status == 200, body
-        back = wait_for(lambda: len(ready_worker_pids(own_deployment)) == 2, 30, "model not back")
+        back = wait_for(lambda: len(ready_worker_pids(own_deployment)) == WORKERS, 30, "model not back")
         load.run_past(back)
     errors = load.check(fault_ended=back)
     statuses = sorted({error.status for error in errors})

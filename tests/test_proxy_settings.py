@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from model.image_batch import MAX_IMAGES_PER_REQUEST
+from proxy import settings as settings_module
 from proxy.settings import Settings, parse_settings
 from scripts.serve import read_properties
 
 
 def test_defaults():
     settings = parse_settings([], environ={})
-    assert settings == Settings()
+    assert settings == Settings().resolved()
     assert settings.max_upload_bytes == 10 * 1024 * 1024 and settings.port == 8000
 
 
@@ -38,8 +40,28 @@ def test_coalescing_beyond_the_handlers_cap_is_refused():
         parse_settings(["--coalesce-max-images", str(MAX_IMAGES_PER_REQUEST + 1)], environ={})
 
 
-def test_one_upstream_request_per_torchserve_worker():
-    """The proxy keeps each worker busy with one request at a time; more would queue, fewer would idle one."""
+def test_one_upstream_request_per_torchserve_worker(monkeypatch):
+    """The proxy keeps each worker busy with one request at a time; more would queue, fewer would idle one.
+    TorchServe starts one worker per core (its default: config.properties sets no count), and the
+    proxy's default is one TorchServe request per core, shared out between its processes."""
     model = json.loads(read_properties()["models"])["mnist"]["1.0"]
-    assert Settings().upstream_concurrency == model["minWorkers"] == model["maxWorkers"]
+    assert (
+        "minWorkers" not in model and "maxWorkers" not in model and "default_workers_per_model" not in read_properties()
+    )
     assert model["batchSize"] == 1, "the proxy batches; TorchServe batching would pile its requests on one worker"
+    for cores, processes, each in ((1, 2, 1), (2, 2, 1), (4, 2, 2), (16, 8, 2), (14, 7, 2)):
+        monkeypatch.setattr(settings_module, "usable_cores", lambda cores=cores: cores)
+        settings = Settings().resolved()
+        assert (settings.upstream_concurrency, settings.processes, settings.process_concurrency) == (
+            cores,
+            processes,
+            each,
+        )
+
+
+def test_usable_cores_follow_a_container_cpu_limit(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert settings_module._cgroup_quota(tmp_path) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert settings_module._cgroup_quota(tmp_path) is None
+    assert 1 <= settings_module.usable_cores() <= len(os.sched_getaffinity(0))

@@ -17,6 +17,7 @@ import psutil
 import pytest
 
 from evaluation.imaging import png
+from proxy.settings import usable_cores
 from scripts.serve import ROOT, free_port, read_properties
 from tests.conftest import READY_TIMEOUT
 from tests.http_helpers import multipart, upload
@@ -50,6 +51,10 @@ def test_launcher_starts_serves_and_stops_cleanly(stop_signal, tmp_path, model_s
             pytest.fail("launcher did not come up:\n" + "".join(seen)[-5000:])
         status, body = upload(f"http://127.0.0.1:{port}/classify", png(mnist_pixels[0]))
         assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[0])
+        # It says what it chose for this machine: one TorchServe worker per core, one proxy process per 2.
+        cores = usable_cores()
+        chosen = f"{cores} cores: {cores} TorchServe workers, {max(2, cores // 2)} proxy processes"
+        assert any(chosen in line for line in seen), seen[-3:]
         family = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(p.cmdline()) for p in family)
         assert "java" in names and "model_service_worker" in names and "proxy" in names

@@ -1,0 +1,68 @@
+"""Several proxy processes on one port, for machines with more cores than one event loop can use.
+
+Each process binds the port itself with SO_REUSEPORT, so the kernel spreads new connections evenly
+over them; a shared listening socket (gunicorn's pre-fork model) lets whichever process wakes first
+take each connection, and busy event loops end up with uneven shares. Each process coalesces its own
+uploads with its share of the TorchServe requests (``Settings.process_concurrency``).
+
+This parent only starts, signals and waits: SIGTERM or SIGINT is passed on to every process, which
+drains its requests in flight (proxy/lifecycle.py). If one process dies on its own, the others are
+stopped too and the exit status says so, so that whoever supervises the service (systemd, Docker,
+Kubernetes, ``make serve``) restarts it whole instead of running on with fewer processes.
+
+Prometheus counters are summed over the processes (prometheus_client's multiprocess mode, which
+keeps them in files in a private directory), so ``/metrics`` is the same whichever process answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable
+
+from proxy.settings import Settings
+
+logger = logging.getLogger("goclassify.proxy")
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when it is imported
+
+
+def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
+    """Run ``run(settings, reuse_port=True)`` in ``settings.processes`` processes until they end."""
+    metrics_dir = tempfile.mkdtemp(prefix="goclassify-proxy-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = metrics_dir  # before any child imports prometheus_client
+    context = multiprocessing.get_context("fork")  # no event loop exists yet in this process
+    children = [
+        context.Process(target=run, args=(settings, True), name=f"proxy-{n}") for n in range(settings.processes)
+    ]
+    for child in children:
+        child.start()
+    logger.info(
+        "%d proxy processes (pids %s), each with up to %d TorchServe requests at once",
+        len(children), ", ".join(str(child.pid) for child in children), settings.process_concurrency,
+    )  # fmt: skip
+    asked_to_stop = False
+
+    def stop_all(signum: int = signal.SIGTERM, _frame: object = None) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = asked_to_stop or signum != 0
+        for child in children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    try:
+        while running := [child for child in children if child.exitcode is None]:
+            multiprocessing.connection.wait([child.sentinel for child in running])
+            if not asked_to_stop and any(child.exitcode is not None for child in children):
+                died = [f"{child.name} (exit {child.exitcode})" for child in children if child.exitcode is not None]
+                logger.error("%s ended on its own: stopping the other processes", ", ".join(died))
+                stop_all(0)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0 if asked_to_stop and all(child.exitcode == 0 for child in children) else 1

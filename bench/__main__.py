@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warm-up", type=float, default=5.0, help="seconds of load on each JVM before measuring")
     parser.add_argument("--settle", type=float, default=1.0, help="unmeasured seconds at the start of each point")
     parser.add_argument(
-        "--ratio-rounds", type=int, default=3, help=f"interleaved rounds at {RATIO_CONCURRENCY} clients for the ratios"
+        "--ratio-rounds", type=int, default=5, help=f"interleaved rounds at {RATIO_CONCURRENCY} clients for the ratios"
     )
     parser.add_argument("--no-full-pass", action="store_true", help="skip the 10,000-image pass")
     parser.add_argument("--json", type=Path, help="also write the results to this file")

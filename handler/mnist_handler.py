@@ -70,7 +70,7 @@ class MnistHandler(BaseHandler):
 
     def handle(self, data: list[dict[str, Any]], context: Context) -> list[Prediction | list[Prediction]]:
         # No timing metric of our own: TorchServe logs PredictionTime for this call, and each metric line
-        # costs the worker a log write and the frontend a parse (9 % of a worker's CPU under load).
+        # costs the worker a log write and the frontend a parse (measured in docs/benchmarks.md).
         self.context = context
         rows = [request_images(row) for row in data]
         per_row = self.preprocess([images for images, _, _ in rows])

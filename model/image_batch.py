@@ -6,9 +6,8 @@ A packed body is ``MAGIC`` (or ``EXPLAIN_MAGIC``, when the answers should also s
 saw) followed, for each file, by its length (4 bytes, big-endian) and its bytes. It is sent as one
 raw ``application/octet-stream`` body. One body instead of one multipart field per file:
 TorchServe's frontend and its worker protocol pay per field (the worker reads each field with six
-small socket reads), and the packed form measured +10 % for ``/classify`` at 32 clients (README,
-"Benchmarks"). No image format starts with ``MAGIC``, so a body is either a packed batch or a single
-image file.
+small socket reads); the packed form is measured in docs/benchmarks.md. No image format starts
+with ``MAGIC``, so a body is either a packed batch or a single image file.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The proxy's access log: one line per request, written in batches, as nginx's ``access_log ...
 buffer=... flush=...`` does.
 
-aiohttp's default access logger builds a ``logging`` record and writes it out for every request.
-On the 2-core benchmark machine that cost 16 % of ``/classify`` throughput (README, "Benchmarks").
+aiohttp's default access logger builds a ``logging`` record and writes it out for every request,
+a measurable share of ``/classify``'s throughput (docs/benchmarks.md).
 Here a request costs a string format and a list append, and the lines are written together, at most
 ``FLUSH_SECONDS`` after the first of them (or as soon as ``FLUSH_BYTES`` have gathered).
 

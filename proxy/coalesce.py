@@ -18,8 +18,8 @@ from typing import Any
 
 # Before a slot takes its batch, the event loop turns this many times, so that uploads already read
 # from their sockets (or being parsed) join this request instead of following in a one-image request
-# of their own. A turn costs microseconds when the loop has nothing else to do (latency at 1 client
-# unchanged); at 32 clients 16 turns gave about +10 % throughput in alternating runs (README).
+# of their own. A turn costs microseconds when the loop has nothing else to do, so latency at 1 client
+# is unchanged; the count was chosen in alternating runs (docs/benchmarks.md).
 ARRIVAL_TURNS = 16
 
 # What one upload gets back: an HTTP status and the JSON body for its client.

@@ -55,11 +55,11 @@ mar-checksum: | $(VENV)/.installed
 mar: $(MAR)
 
 serve: $(MAR)
-	$(PY) -m scripts.serve $(SERVE_ARGS)
+	$(PY) -m harness $(SERVE_ARGS)
 
 # Stops what an earlier `make serve` left running (make serve says when there is something).
 stop: | $(VENV)/.installed
-	$(PY) -m scripts.serve --stop $(SERVE_ARGS)
+	$(PY) -m harness --stop $(SERVE_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

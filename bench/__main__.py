@@ -32,10 +32,10 @@ from pathlib import Path
 import psutil
 
 from bench.loadgen import Result, multipart_request, run_load
-from evaluation.client import classify_all
 from evaluation.imaging import png
-from scripts import serve
-from scripts.serve import ROOT, read_properties
+from evaluation.over_http import classify_all
+from harness import launcher as serve
+from harness.launcher import ROOT, read_properties
 from train.data import load_split, prepare_mnist
 
 TARGETS = ("classify", "torchserve", "baseline")

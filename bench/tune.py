@@ -19,11 +19,11 @@ from bench.__main__ import DIRECT_CLIENT_BATCHING, RATIO_CONCURRENCY, encode_req
 from bench.loadgen import run_load
 from bench.preprocess import timings as preprocess_timings
 from evaluation.imaging import png
+from harness import launcher as serve
+from harness.launcher import ROOT
 from model.network import load_model
 from model.preprocess import preprocess_image_bytes
-from scripts import serve
 from scripts.build_mar import WEIGHTS
-from scripts.serve import ROOT
 from train.data import load_split, prepare_mnist
 
 SECONDS = 4.0

@@ -6,7 +6,7 @@ WORKDIR /srv/goclassify
 COPY requirements-proxy.txt .
 RUN pip install --no-cache-dir -r requirements-proxy.txt
 # The packed-batch format the handler reads (pure Python, shared with the model archive).
-COPY model/__init__.py model/image_batch.py model/
+COPY model/__init__.py model/errors.py model/image_batch.py model/
 COPY proxy/ proxy/
 
 USER 10001

@@ -12,6 +12,8 @@ with ``MAGIC``, so a body is either a packed batch or a single image file.
 
 from __future__ import annotations
 
+from model.errors import ClientError
+
 MAGIC = b"GoClassify images v1\n"
 EXPLAIN_MAGIC = b"GoClassify images v1 explain\n"
 LENGTH_BYTES = 4
@@ -19,12 +21,8 @@ LENGTH_BYTES = 4
 MAX_IMAGES_PER_REQUEST = 64
 
 
-class ImageBatchError(ValueError):
-    """A packed body that cannot be unpacked; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+class ImageBatchError(ClientError):
+    """A packed body that cannot be unpacked."""
 
 
 def is_packed(body: bytes | bytearray) -> bool:

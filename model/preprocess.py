@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from model.errors import ClientError
 from model.find_digit import find_digit, work_copy
 
 # Normalization of the MNIST training set (the values used by pytorch/examples' mnist).
@@ -46,15 +47,8 @@ INK_THRESHOLD = 0.2
 JPEG_DRAFT_SIDE = 4 * IMAGE_SIZE * 8
 
 
-class InvalidImageError(ValueError):
-    """The upload cannot be used as a digit image; the message says why, for the client.
-
-    ``status`` is the HTTP status the serving layer should answer with.
-    """
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+class InvalidImageError(ClientError):
+    """The upload cannot be used as a digit image; the message says why, for the client."""
 
 
 class NoDigitError(InvalidImageError):

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import hdrs, web
 
+from model.errors import ClientError
 from model.image_batch import pack_images
 from proxy.coalesce import Answer, Coalescer
 from proxy.cors import cors_middleware, parse_origins
@@ -52,10 +53,8 @@ def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-class UploadError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class UploadError(ClientError):
+    """The request itself is wrong (its form, its size, its query), before any image is looked at."""
 
 
 async def classify(request: web.Request) -> web.Response:
@@ -94,7 +93,7 @@ async def classify(request: web.Request) -> web.Response:
 def explain_flag(request: web.Request) -> bool:
     value = request.query.get("explain", "0").lower()
     if value not in EXPLAIN_VALUES:
-        raise UploadError(400, "explain must be 1 (or true) to explain, 0 (or false) not to")
+        raise UploadError("explain must be 1 (or true) to explain, 0 (or false) not to", 400)
     return EXPLAIN_VALUES[value]
 
 
@@ -195,24 +194,24 @@ def relay(status: int, raw: bytes) -> tuple[Answer, str]:
 async def read_image_fields(request: web.Request, limit: int) -> list[bytes]:
     """The ``image`` parts of a multipart body, in order, refusing oversize and malformed bodies."""
     if request.content_length is not None and request.content_length > limit:
-        raise UploadError(413, f"request body over the {limit} byte limit")
+        raise UploadError(f"request body over the {limit} byte limit", 413)
     try:
         boundary = boundary_of(request.headers.get(hdrs.CONTENT_TYPE, ""))
     except MultipartError as exc:
         status = 400 if request.headers.get(hdrs.CONTENT_TYPE, "").startswith("multipart/") else 415
-        raise UploadError(status, f"send multipart/form-data with the file in field '{IMAGE_FIELD}' ({exc})") from exc
+        raise UploadError(f"send multipart/form-data with the file in field '{IMAGE_FIELD}' ({exc})", status) from exc
     try:
         body = await request.read()  # bounded: the app's client_max_size is the same limit
     except web.HTTPRequestEntityTooLarge as exc:
-        raise UploadError(413, f"request body over the {limit} byte limit") from exc
+        raise UploadError(f"request body over the {limit} byte limit", 413) from exc
     try:
         parts = parse_parts(body, boundary, MAX_FORM_PARTS)
     except MultipartError as exc:
-        raise UploadError(400, f"malformed multipart body: {exc}") from exc
+        raise UploadError(f"malformed multipart body: {exc}", 400) from exc
     images = [part.data for part in parts if part.name == IMAGE_FIELD]
     if not images:
         fields = ", ".join((part.name or "?")[:MAX_NAME_SHOWN] for part in parts) or "none"
-        raise UploadError(400, f"missing file field '{IMAGE_FIELD}' (fields received: {fields})")
+        raise UploadError(f"missing file field '{IMAGE_FIELD}' (fields received: {fields})", 400)
     return images
 
 

@@ -37,7 +37,9 @@ HANDLER = ROOT / "handler" / "mnist_handler.py"
 MODEL_NAME = "mnist"
 MODEL_VERSION = "1.0"
 # The importable part of model/ (the handler imports it from the archive).
-PACKAGE_FILES = ("__init__.py", "find_digit.py", "image_batch.py", "integrity.py", "network.py", "preprocess.py")
+PACKAGE_FILES = (
+    "__init__.py", "errors.py", "find_digit.py", "image_batch.py", "integrity.py", "network.py", "preprocess.py",
+)  # fmt: skip
 MAR_SUMS = ROOT / "model-store" / SUMS_NAME  # the recorded checksum of the archive of the shipped sources
 MANIFEST = "MAR-INF/MANIFEST.json"
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry

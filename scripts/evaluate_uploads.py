@@ -25,16 +25,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from evaluation.client import classify_all
 from evaluation.handdrawn import handdrawn_set
 from evaluation.imaging import encode
+from evaluation.over_http import classify_all
 from evaluation.photos import SEED as PHOTO_SEED
 from evaluation.photos import build_photos, build_typed, installed_fonts
 from evaluation.uploads import SEED, Upload, build_uploads
+from harness.launcher import ROOT, serving_current_sources
 from model.network import load_model
 from model.preprocess import IMAGE_SIZE, decode_image, fit_to_mnist_frame, normalize, to_ink
 from scripts.build_mar import WEIGHTS
-from scripts.serve import ROOT, serving_current_sources
 from train.data import load_split, prepare_mnist
 from train.upload_eval import NOT_FOUND, predict_files
 

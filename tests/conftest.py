@@ -10,8 +10,8 @@ from typing import NoReturn
 import numpy as np
 import pytest
 
+from harness import launcher as serve
 from model.network import MnistClassifier, load_model
-from scripts import serve
 from scripts.build_mar import ROOT, WEIGHTS, build
 from train.data import Split, load_split, prepare_mnist
 

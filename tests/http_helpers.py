@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from scripts.serve import Deployment
+from harness.launcher import Deployment
 
 TIMEOUT = 30.0
 

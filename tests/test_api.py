@@ -19,10 +19,10 @@ from openapi_spec_validator import validate as validate_spec
 from PIL import Image
 
 from evaluation.imaging import encode, png
+from harness import launcher as serve
+from harness.launcher import ROOT, Deployment
 from model.preprocess import MNIST_MEAN, MNIST_STD, preprocess_image_bytes
 from proxy.access_log import FLUSH_SECONDS
-from scripts import serve
-from scripts.serve import ROOT, Deployment
 from tests.http_helpers import multipart, request, response, upload, upload_many
 from tests.malformed import bomb_png
 
@@ -123,21 +123,29 @@ def test_real_health_and_error_answers_match_the_description(deployment: Deploym
     status, body = request(f"{deployment.proxy}/nowhere")
     assert status == 404
     assert_matches_spec("/classify", "post", status, body)  # the "default" error shape
-    ports = serve.Ports.free()  # a proxy with no TorchServe behind it, as one process (the default is several)
+
+
+def test_with_torchserve_down_the_proxy_answers_503_at_once_and_stays_alive(tmp_path, mnist_pixels):
+    """A proxy pointed at ports where nothing listens (run as one process; the default is several)."""
+    ports = serve.Ports.free()
     proxy = serve.start_proxy(ports, tmp_path / "proxy.log", "--processes", "1")
+    base = f"http://127.0.0.1:{ports.proxy}"
     try:
         serve.wait_for_listen(ports.proxy, proxy)
-        status, body = request(f"http://127.0.0.1:{ports.proxy}/healthz")
-        assert status == 503
+        status, body = request(f"{base}/healthz", timeout=10)
+        assert status == 503 and body["status"] == "unavailable"
         assert_matches_spec("/healthz", "get", status, body)
         # Liveness does not depend on TorchServe: alive, though not ready.
-        status, body = request(f"http://127.0.0.1:{ports.proxy}/livez")
+        status, body = request(f"{base}/livez")
         assert status == 200 and body == {"status": "alive"}
         assert_matches_spec("/livez", "get", status, body)
-        answer = response(
-            f"http://127.0.0.1:{ports.proxy}/classify", *multipart({"image": ("d.png", b"x", "image/png")})
-        )
-        assert answer.status == 503 and answer.headers["Retry-After"] == "1"
+        started = time.monotonic()
+        status, body = upload(f"{base}/classify", png(mnist_pixels[0]))
+        assert status == 503 and "unreachable" in body["error"]
+        assert time.monotonic() - started < 2.0  # at once: nothing listens, the connect is refused
+        assert_matches_spec("/classify", "post", status, body)
+        answer = response(f"{base}/classify", *multipart({"image": ("d.png", png(mnist_pixels[0]), "image/png")}))
+        assert answer.status == 503 and answer.headers["Retry-After"] == "1"  # transient: try again
     finally:
         serve.stop(proxy)
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from bench import loadgen
-from scripts.serve import ROOT
+from harness.launcher import ROOT
 
 
 def test_bench_smoke_run_measures_all_three_targets(tmp_path):

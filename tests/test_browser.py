@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.serve import ROOT, Deployment
+from harness.launcher import ROOT, Deployment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from evaluation.imaging import png
-from scripts.serve import ROOT
+from harness.launcher import ROOT
 from tests.conftest import skip_unless_required
 from tests.http_helpers import request, upload, upload_many
 

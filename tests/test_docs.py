@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.serve import ROOT
+from harness.launcher import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from evaluation.imaging import png
+from harness import launcher as serve
+from harness.launcher import Deployment, read_properties
 from proxy.settings import usable_cores
-from scripts import serve
-from scripts.serve import Deployment, read_properties
 from tests.conftest import READY_TIMEOUT
 from tests.http_helpers import ready_worker_pids, request, upload
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from evaluation.imaging import png
-from scripts.serve import Deployment
+from harness.launcher import Deployment
 from tests.http_helpers import ready_worker_pids, upload
 from tests.malformed import BadRequest, corpus
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.launcher import ROOT, read_properties
 from proxy.app import create_app
 from proxy.settings import Settings
-from scripts.serve import ROOT, read_properties
 from tests.conftest import skip_unless_required
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"

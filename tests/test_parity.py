@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from evaluation.client import classify_all
 from evaluation.imaging import png
+from evaluation.over_http import classify_all
+from harness.launcher import Deployment
 from model.preprocess import preprocess_image_bytes
-from scripts.serve import Deployment
 
 DIGITS = [str(d) for d in range(10)]
 

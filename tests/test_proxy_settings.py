@@ -7,10 +7,10 @@ import os
 
 import pytest
 
+from harness.launcher import read_properties
 from model.image_batch import MAX_IMAGES_PER_REQUEST
 from proxy import settings as settings_module
 from proxy.settings import Settings, parse_settings
-from scripts.serve import read_properties
 
 
 def test_defaults():

@@ -15,9 +15,9 @@ import psutil
 import pytest
 
 from evaluation.imaging import png
+from harness import launcher as serve
+from harness.launcher import Deployment
 from proxy.settings import usable_cores
-from scripts import serve
-from scripts.serve import Deployment
 from tests.conftest import READY_TIMEOUT
 
 PROCESSES = 2

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from evaluation.imaging import png
-from scripts import serve
-from scripts.serve import ROOT, Deployment
+from harness import launcher as serve
+from harness.launcher import ROOT, Deployment
 from tests.conftest import READY_TIMEOUT
 from tests.http_helpers import multipart, request, response, upload
 

@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 from evaluation.imaging import png
+from harness.launcher import ROOT, free_port, read_properties
 from proxy.settings import usable_cores
-from scripts.serve import ROOT, free_port, read_properties
 from tests.conftest import READY_TIMEOUT
 from tests.http_helpers import multipart, upload
 
@@ -31,7 +31,7 @@ def test_launcher_starts_serves_and_stops_cleanly(stop_signal, tmp_path, model_s
     command = [
         sys.executable,
         "-m",
-        "scripts.serve",
+        "harness",
         "--port",
         str(port),
         "--free-torchserve-ports",

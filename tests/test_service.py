@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 
 from evaluation.imaging import digit_image, encode, png
+from harness import launcher as serve
+from harness.launcher import Deployment
 from model.preprocess import preprocess_image_bytes
-from scripts import serve
-from scripts.serve import Deployment
 from tests.http_helpers import multipart, request, upload
 from tests.malformed import bomb_png
 
@@ -151,20 +151,6 @@ def test_service_keeps_serving_after_bad_input(deployment: Deployment, mnist_pix
     status, body = upload(f"{deployment.proxy}/classify", png(mnist_pixels[2]))
     assert status == 200
     assert_prediction(body, int(mnist_test.labels[2]))
-
-
-def test_proxy_answers_503_when_torchserve_is_down(tmp_path, mnist_pixels):
-    """A proxy pointed at a port where nothing listens answers 503 JSON at once, for both routes."""
-    ports = serve.Ports.free()  # nothing is started on the TorchServe ports
-    proxy = serve.start_proxy(ports, tmp_path / "proxy.log")
-    try:
-        serve.wait_for_listen(ports.proxy, proxy)
-        status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", png(mnist_pixels[0]))
-        assert status == 503 and "unreachable" in body["error"]
-        status, body = request(f"http://127.0.0.1:{ports.proxy}/healthz", timeout=10)
-        assert status == 503 and body["status"] == "unavailable"
-    finally:
-        serve.stop(proxy)
 
 
 def test_probabilities_are_floats_summing_to_one(deployment: Deployment):

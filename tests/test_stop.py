@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from scripts.serve import GROUPS_FILE, ROOT, free_port
+from harness.launcher import GROUPS_FILE, ROOT, free_port
 from tests.conftest import READY_TIMEOUT
 from tests.test_serve_command import _lines_of, _wait_for_line
 
@@ -63,7 +63,7 @@ def ours(run_dir: Path, port: int) -> list[psutil.Process]:
             str(run_dir) in command
             or environment.get("TMPDIR", "").startswith(str(run_dir))
             or f"--port {port}" in command
-            or ("scripts.watchdog" in command and environment.get("GOCLASSIFY_PORT") == str(port))
+            or ("harness.watchdog" in command and environment.get("GOCLASSIFY_PORT") == str(port))
         ):
             found.append(process)
     return found
@@ -79,7 +79,7 @@ def wait_all_gone(run_dir: Path, port: int, since: float) -> float:
 
 def launcher_of(make: subprocess.Popen[bytes]) -> psutil.Process:
     family = psutil.Process(make.pid).children(recursive=True)
-    return next(p for p in family if "scripts.serve" in " ".join(p.cmdline()))
+    return next(p for p in family if p.cmdline()[1:3] == ["-m", "harness"])  # not a harness.watchdog
 
 
 def signal_group(make: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -172,7 +172,7 @@ def test_a_port_in_use_is_named(tmp_path, model_store):
         port = taken.getsockname()[1]
         result = subprocess.run(
             [
-                *(sys.executable, "-m", "scripts.serve", "--port", str(port), "--free-torchserve-ports"),
+                *(sys.executable, "-m", "harness", "--port", str(port), "--free-torchserve-ports"),
                 *("--run-dir", str(tmp_path), "--model-store", str(model_store)),
             ],
             cwd=ROOT,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.launcher import ROOT, STOP_GRACE_SECONDS
 from proxy.settings import Settings
-from scripts.serve import ROOT, STOP_GRACE_SECONDS
 
 UNIT = ROOT / "deploy" / "systemd" / "goclassify.service"
 INSTALLED_AT = "/opt/goclassify"
@@ -69,6 +69,6 @@ def test_the_stop_signals_the_launcher_and_waits_for_its_ordered_stop():
     section = service()
     # SIGTERM to the launcher alone; it stops the proxy (draining) and then TorchServe itself.
     assert section["KillMode"] == "mixed" and section["KillSignal"] == "SIGTERM"
-    assert "-m scripts.serve" in section["ExecStart"]
+    assert "-m harness" in section["ExecStart"]
     needed = Settings().shutdown_timeout + STOP_GRACE_SECONDS
     assert float(section["TimeoutStopSec"]) >= needed

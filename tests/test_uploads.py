@@ -8,14 +8,14 @@ from collections import defaultdict
 import pytest
 import torch
 
-from evaluation.client import classify_all
 from evaluation.handdrawn import OUTPUT, handdrawn_set
 from evaluation.imaging import encode
+from evaluation.over_http import classify_all
 from evaluation.photos import VARIANTS as PHOTO_VARIANTS
 from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import VARIANTS, build_uploads
+from harness.launcher import Deployment
 from model.preprocess import preprocess_image_bytes
-from scripts.serve import Deployment
 from train.upload_eval import predict_files
 
 DIGITS_PER_VARIANT = 200

@@ -1,6 +1,6 @@
-"""Stop a child's process group when the launcher that started it dies: ``python -m scripts.watchdog``.
+"""Stop a child's process group when the launcher that started it dies: ``python -m harness.watchdog``.
 
-The launcher (scripts/serve.py) starts TorchServe and the proxy in process groups of their own, so that
+The launcher (harness/launcher.py) starts TorchServe and the proxy in process groups of their own, so that
 a Ctrl-C in the terminal reaches only the launcher, which then stops them in order. If the launcher
 itself is killed (SIGKILL, an out-of-memory kill, a crash), nobody would stop them: a TorchServe nobody
 watches, with no security patches, holding the ports. PR_SET_PDEATHSIG cannot help, because it

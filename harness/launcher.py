@@ -7,7 +7,7 @@ signalled, so TorchServe's Java frontend and its Python workers go down with it.
 or SIGTERM starts the stop (the proxy first, so it finishes the requests in flight, then TorchServe);
 further signals never interrupt it (``kill`` to a process group and make's own hand-on deliver two),
 except that a second Ctrl-C hurries it: SIGKILL to the children's groups, still a complete stop. If
-the launcher itself dies, a watchdog per group (scripts/watchdog.py) stops what it started. A
+the launcher itself dies, a watchdog per group (harness/watchdog.py) stops what it started. A
 previous run still alive (its process groups are recorded in the run directory) is reported with
 the command that stops it: ``make stop``.
 """
@@ -33,10 +33,10 @@ from typing import Any, TextIO
 
 import psutil
 
+from harness.watchdog import group_alive, stop_group
 from model.integrity import IntegrityError, verify
 from proxy.settings import Settings, parse_settings, usable_cores
 from scripts.build_mar import MAR_SUMS, build
-from scripts.watchdog import group_alive, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.properties"
@@ -192,7 +192,7 @@ def start_proxy(
 def _spawn(
     command: list[str], cwd: Path, log: Path | None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``command`` as the leader of a new process group, watched (scripts/watchdog.py) so that it
+    """Start ``command`` as the leader of a new process group, watched (harness/watchdog.py) so that it
     is stopped if we die; output to ``log`` or to our console."""
     if log is None:
         child = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
@@ -201,7 +201,7 @@ def _spawn(
             child = subprocess.Popen(
                 command, cwd=cwd, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT
             )
-    watchdog = [sys.executable, "-m", "scripts.watchdog", "--parent", str(os.getpid()), "--group", str(child.pid)]
+    watchdog = [sys.executable, "-m", "harness.watchdog", "--parent", str(os.getpid()), "--group", str(child.pid)]
     _watchdogs.append(subprocess.Popen(watchdog, cwd=ROOT, start_new_session=True, stdin=subprocess.DEVNULL))
     return child
 

@@ -41,6 +41,7 @@ SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 KEYS_KEY = web.AppKey("torchserve_keys", TorchServeKeys)
 IN_FLIGHT_KEY = web.AppKey("in_flight", InFlight)
 COALESCER_KEY = web.AppKey("coalescer", Coalescer)
+EXPLAIN_COALESCER_KEY = web.AppKey("explain_coalescer", Coalescer)
 METRICS_KEY = web.AppKey("metrics", ProxyMetrics)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
@@ -67,11 +68,9 @@ async def classify(request: web.Request) -> web.Response:
         images = await read_image_fields(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
-    coalescer = request.app[COALESCER_KEY]
+    coalescer = request.app[EXPLAIN_COALESCER_KEY if explain else COALESCER_KEY]
     try:
-        if explain:  # a person looking at one answer: no coalescing, one request of its own
-            answers = await classify_explained(request.app, images)
-        elif len(images) == 1:  # the usual case, without gather's task per image
+        if len(images) == 1:  # the usual case, without gather's task per image
             answers = [await classify_one(coalescer, images[0])]
         else:
             answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
@@ -105,12 +104,6 @@ async def classify_one(coalescer: Coalescer, data: bytes) -> Answer:
     if not data:
         return empty_file()
     return await coalescer.classify(data)
-
-
-async def classify_explained(app: web.Application, images: list[bytes]) -> list[Answer]:
-    present = [data for data in images if data]
-    answers = iter(await send_images(app, present, explain=True) if present else [])
-    return [next(answers) if data else empty_file() for data in images]
 
 
 async def send_images(app: web.Application, images: list[bytes], explain: bool = False) -> list[Answer]:
@@ -282,6 +275,16 @@ def create_app(settings: Settings) -> web.Application:
         max_images=settings.coalesce_max_images,
         max_bytes=settings.max_upload_bytes,  # so a coalesced request stays under TorchServe's size limit
         max_in_flight=settings.process_concurrency,
+        max_waiting=settings.max_waiting,
+    )
+    # ?explain=1 answers carry more (the model's input, the digit's box), so they travel in packed
+    # bodies of their own: a person looking at one answer, one such request at a time per process,
+    # behind the same waiting limit.
+    app[EXPLAIN_COALESCER_KEY] = Coalescer(
+        lambda images: send_images(app, images, explain=True),
+        max_images=settings.coalesce_max_images,
+        max_bytes=settings.max_upload_bytes,
+        max_in_flight=1,
         max_waiting=settings.max_waiting,
     )
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,20 @@ def test_explain_adds_the_model_input_and_the_digit_box(deployment: Deployment, 
     assert status == 200 and set(plain) == {"predicted_digit", "probabilities"}  # no explain: today's schema
     status, refused = upload(f"{deployment.proxy}/classify?explain=maybe", files[0])
     assert status == 400 and "explain" in refused["error"]
+
+
+def test_explained_uploads_arriving_together_each_get_their_own_answer(
+    deployment: Deployment, mnist_pixels, mnist_test
+):
+    """Explained uploads queue and travel together like plain ones (in packed bodies of their own)."""
+    indices = list(range(10, 22))
+    with ThreadPoolExecutor(len(indices)) as pool:
+        answers = list(
+            pool.map(lambda i: upload(f"{deployment.proxy}/classify?explain=1", png(mnist_pixels[i])), indices)
+        )
+    for index, (status, body) in zip(indices, answers, strict=True):
+        assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[index])
+        assert {"model_input_png", "digit_box"} <= set(body)
 
 
 def raw_pixels(tensor) -> np.ndarray:

@@ -37,25 +37,27 @@ def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
     os.environ[METRICS_DIR_VARIABLE] = metrics_dir  # before any child imports prometheus_client
     context = multiprocessing.get_context("fork")  # no event loop exists yet in this process
     children = [
-        context.Process(target=run, args=(settings, True), name=f"proxy-{n}") for n in range(settings.processes)
+        context.Process(target=_serve_one, args=(run, settings), name=f"proxy-{n}") for n in range(settings.processes)
     ]
-    for child in children:
-        child.start()
-    logger.info(
-        "%d proxy processes (pids %s), each with up to %d TorchServe requests at once",
-        len(children), ", ".join(str(child.pid) for child in children), settings.process_concurrency,
-    )  # fmt: skip
     asked_to_stop = False
 
     def stop_all(signum: int = signal.SIGTERM, _frame: object = None) -> None:
         nonlocal asked_to_stop
         asked_to_stop = asked_to_stop or signum != 0
         for child in children:
-            if child.is_alive() and child.pid is not None:
+            if child.pid is not None and child.exitcode is None:
                 os.kill(child.pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)  # before the first fork: no stop can fall in between
     signal.signal(signal.SIGINT, stop_all)
+    for child in children:
+        child.start()
+    if asked_to_stop:
+        stop_all()  # asked while they were starting: the last ones had no pid yet
+    logger.info(
+        "%d proxy processes (pids %s), each with up to %d TorchServe requests at once",
+        len(children), ", ".join(str(child.pid) for child in children), settings.process_concurrency,
+    )  # fmt: skip
     try:
         while running := [child for child in children if child.exitcode is None]:
             multiprocessing.connection.wait([child.sentinel for child in running])
@@ -66,3 +68,11 @@ def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0 if asked_to_stop and all(child.exitcode == 0 for child in children) else 1
+
+
+def _serve_one(run: Callable[[Settings, bool], None], settings: Settings) -> None:
+    """One process's start: the parent's signal handlers are not for it (its event loop installs its
+    own as it starts; a stop before that ends it at once, which the parent then sees)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    run(settings, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -111,3 +112,14 @@ def test_torchserve_follows_the_machine_and_runs_no_metrics_collector(two_proxie
     assert f"Default workers per model: {usable_cores()}" in log and "Netty threads: 0" in log
     assert "MetricCollector" not in log + (two_proxies.run_dir / "torchserve.log").read_text()
     assert not any("metric_collector" in " ".join(p.cmdline()) for p in serve.process_tree(two_proxies.children[0]))
+
+
+def test_the_worker_count_the_pod_sets_reaches_torchserve(model_store: Path, tmp_path: Path, monkeypatch):
+    """deploy/kubernetes sets TorchServe's workers with TS_DEFAULT_WORKERS_PER_MODEL (config.properties
+    allows TS_* variables): TorchServe 0.12 must honour it."""
+    monkeypatch.setenv("TS_DEFAULT_WORKERS_PER_MODEL", "1")
+    with (
+        serve.running_deployment(model_store, tmp_path, timeout=READY_TIMEOUT) as running,
+        urllib.request.urlopen(f"{running.proxy}/healthz", timeout=10) as answer,
+    ):
+        assert json.loads(answer.read())["workers"] == 1

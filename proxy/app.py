@@ -50,8 +50,8 @@ RETRY_AFTER = {"Retry-After": "1"}
 EXPLAIN_VALUES = {"1": True, "true": True, "0": False, "false": False}
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 class UploadError(ClientError):
@@ -167,8 +167,7 @@ def _json_or_none(body: bytes) -> Any:
 def unreachable(app: web.Application, exc: Exception) -> web.Response:
     logger.warning("TorchServe unreachable at %s: %s", app[SETTINGS_KEY].inference_url, exc)
     app[METRICS_KEY].upstream_errors.labels("unreachable").inc()
-    message = "the model server is unreachable; try again shortly"
-    return web.json_response({"error": message}, status=503, headers=RETRY_AFTER)
+    return error(503, "the model server is unreachable; try again shortly", RETRY_AFTER)
 
 
 def relay(status: int, raw: bytes) -> tuple[Answer, str]:

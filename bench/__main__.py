@@ -154,7 +154,7 @@ def encode_requests(url: str, headers: dict[str, str] | None, files: list[bytes]
     return [multipart_request(url, data, headers) for data in files[:LOAD_IMAGES]]
 
 
-def process_groups(deployment: serve.Deployment) -> dict[str, list[psutil.Process]]:
+def process_groups(deployment: serve.Deployment) -> Groups:
     """A deployment's processes by role: the proxy (all its processes), TorchServe's Java frontend,
     and its Python workers (the launcher, idle, is left out)."""
     torchserve, proxy = (serve.process_tree(child) for child in deployment.children)
@@ -260,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: v for k, v in report.items() if k not in ("results", "ratio_rounds")}, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 1 if any(r.errors for r in results + rounds) else 0
+    # The product must answer everything; TorchServe called directly refusing requests past its
+    # queue (503s at 128 and 256 clients) is a finding of the benchmark, not its failure.
+    return 1 if any(r.errors for r in results + rounds if r.target == "classify") else 0
 
 
 if __name__ == "__main__":

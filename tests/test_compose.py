@@ -123,12 +123,16 @@ def test_a_bad_upload_gets_a_400_json_error(stack: Stack):
     assert status == 400 and "error" in body
 
 
-def test_only_the_proxy_port_is_published_and_nothing_runs_as_root(stack: Stack):
+def test_only_the_proxy_port_is_published_and_every_container_is_locked_down(stack: Stack):
+    """Read-only root filesystem, no capabilities, no privilege escalation, every process uid 10001."""
     for service in ("pod", "proxy", "torchserve"):
         container = stack.container(service)
         bindings = container["HostConfig"]["PortBindings"] or {}
         expected = {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": stack.env["GOCLASSIFY_PORT"]}]}
         assert bindings == (expected if service == "pod" else {}), service
+        host = container["HostConfig"]
+        assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"], service
+        assert "no-new-privileges:true" in host["SecurityOpt"] and not host["Privileged"], service
         processes = subprocess.run(["docker", "top", container["Id"], "-o", "pid,uid"], capture_output=True, text=True)
         uids = {line.split()[1] for line in processes.stdout.splitlines()[1:]}
         assert uids == {"10001"}, (service, processes.stdout)

@@ -184,6 +184,13 @@ def test_the_pod_is_locked_down(overlay):
         }  # fmt: skip
         assert {"requests", "limits"} <= set(item["resources"])
     assert of_kind(objects, "HorizontalPodAutoscaler") and of_kind(objects, "PodDisruptionBudget")
+    # TorchServe's token keys: written by TorchServe, read-only for the proxy, in memory only.
+    mounts = {item["name"]: {m["name"]: m for m in item["volumeMounts"]} for item in spec["containers"]}
+    assert mounts["proxy"]["keys"]["readOnly"] is True and not mounts["torchserve"]["keys"].get("readOnly")
+    (keys,) = [volume for volume in spec["volumes"] if volume["name"] == "keys"]
+    assert keys["emptyDir"]["medium"] == "Memory"
+    for namespace in of_kind(objects, "Namespace"):  # an overlay's own namespace enforces the restricted standard
+        assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_the_images_are_the_ones_compose_builds_at_the_projects_version():

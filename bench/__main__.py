@@ -36,6 +36,7 @@ from evaluation.imaging import png
 from evaluation.over_http import classify_all
 from harness import launcher as serve
 from harness.launcher import ROOT, read_properties
+from proxy.settings import usable_cores
 from train.data import load_split, prepare_mnist
 
 TARGETS = ("classify", "torchserve", "baseline")
@@ -65,7 +66,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--proxies", type=int, default=0, help="proxy processes (0: one per 2 cores, at least 2: the proxy's default)"
     )
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, from {', '.join(TARGETS)}")
-    parser.add_argument("--baseline-workers", type=int, default=2, help="uvicorn processes for the baseline")
+    parser.add_argument(
+        "--baseline-workers", type=int, default=usable_cores(), help="uvicorn processes for the baseline (one per core)"
+    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config.properties line (tuning)"
     )

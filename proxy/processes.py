@@ -28,6 +28,7 @@ from collections.abc import Callable
 from proxy.settings import Settings
 
 logger = logging.getLogger("goclassify.proxy")
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client when it is imported
 
 
@@ -48,12 +49,17 @@ def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
             if child.pid is not None and child.exitcode is None:
                 os.kill(child.pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, stop_all)  # before the first fork: no stop can fall in between
+    signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
-    for child in children:
-        child.start()
-    if asked_to_stop:
-        stop_all()  # asked while they were starting: the last ones had no pid yet
+    # Held back while forking: a stop delivered in between would run stop_all inside a child that
+    # has not yet replaced it (and be lost there), or find the last children without a pid. Released
+    # once every child has one; each child releases its own after resetting the handlers.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        for child in children:
+            child.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     logger.info(
         "%d proxy processes (pids %s), each with up to %d TorchServe requests at once",
         len(children), ", ".join(str(child.pid) for child in children), settings.process_concurrency,
@@ -67,12 +73,16 @@ def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
                 stop_all(0)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-    return 0 if asked_to_stop and all(child.exitcode == 0 for child in children) else 1
+    # A process the stop reached before its event loop took over SIGTERM ends by the signal itself:
+    # that is a clean stop too.
+    stopped = (0, -signal.SIGTERM)
+    return 0 if asked_to_stop and all(child.exitcode in stopped for child in children) else 1
 
 
 def _serve_one(run: Callable[[Settings, bool], None], settings: Settings) -> None:
     """One process's start: the parent's signal handlers are not for it (its event loop installs its
     own as it starts; a stop before that ends it at once, which the parent then sees)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     run(settings, True)

@@ -248,21 +248,7 @@ def wait_for_listen(port: int, child: subprocess.Popen[bytes], timeout: float = 
 
 def stop(child: subprocess.Popen[bytes], grace: float = STOP_GRACE_SECONDS) -> None:
     """SIGTERM the child's whole process group, then SIGKILL whatever is left after ``grace`` seconds."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(child.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            child.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
-        # The group leader is gone; give its members (Java, workers) the same grace to follow.
-        deadline = time.monotonic() + grace
-        while group_alive(child.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not group_alive(child.pid):
-            return
+    stop_group(child.pid, grace, reap=child.poll)
 
 
 @contextmanager

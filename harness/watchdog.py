@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 POLL_SECONDS = 0.2
 
@@ -33,18 +34,25 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def stop_group(pgid: int, grace: float) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left after ``grace`` seconds."""
+def stop_group(pgid: int, grace: float, reap: Callable[[], object] | None = None) -> None:
+    """SIGTERM the group, then SIGKILL whatever is left after ``grace`` seconds.
+
+    ``reap`` is for the leader's parent (the launcher): an exited child stays a zombie in its group
+    until its parent waits for it, so the parent passes ``Popen.poll`` to be called while waiting."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + grace
-        while group_alive(pgid) and time.monotonic() < deadline:
+        while True:
+            if reap is not None:
+                reap()
+            if not group_alive(pgid):
+                return
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.1)
-        if not group_alive(pgid):
-            return
 
 
 def watch(parent: int, pgid: int, grace: float) -> str:

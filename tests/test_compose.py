@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import pytest
 
 from evaluation.imaging import png
+from harness import launcher as serve
 from harness.launcher import ROOT
 from tests.conftest import skip_unless_required
-from tests.http_helpers import request, upload, upload_many
+from tests.http_helpers import multipart, request, upload, upload_many
 
 PROJECT = "goclassify-test"  # not the user's `goclassify`: the test never touches a stack of theirs
 BUILD_TIMEOUT = 1200.0
@@ -68,12 +69,6 @@ class Stack:
         return listed.stdout.split()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def wait_healthy(url: str, timeout: float = READY_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,7 +86,7 @@ def stack() -> Iterator[Stack]:
     reason = engine_missing()
     if reason:
         skip_unless_required(reason)
-    port = free_port()
+    port = serve.free_port()
     stack = Stack(f"http://127.0.0.1:{port}", os.environ | {"GOCLASSIFY_PORT": str(port)}, 0.0)
     stack.compose("build", timeout=BUILD_TIMEOUT)
     started = time.monotonic()
@@ -170,19 +165,10 @@ def test_torchserve_down_gives_a_503_at_once_and_the_proxy_recovers_by_itself(st
 def test_down_drains_a_request_in_flight_and_is_quick(stack: Stack, mnist_pixels, mnist_test):
     """SIGTERM (compose stops the proxy before TorchServe) answers the upload already under way, then
     every container stops by itself (no SIGKILL: no exit code 137) and nothing is left behind."""
-    body = png(mnist_pixels[7])
-    boundary = "goclassifyboundary"
-    form = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="d.png"\r\n'
-            f"Content-Type: image/png\r\n\r\n"
-        ).encode()
-        + body
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    form, content_type = multipart({"image": ("d.png", png(mnist_pixels[7]), "image/png")})
     head = (
         f"POST /classify HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(form)}\r\n\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(form)}\r\n\r\n"
     ).encode()
     port = int(stack.env["GOCLASSIFY_PORT"])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as client:

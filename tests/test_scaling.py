@@ -20,6 +20,7 @@ from harness import launcher as serve
 from harness.launcher import Deployment
 from proxy.settings import usable_cores
 from tests.conftest import READY_TIMEOUT
+from tests.http_helpers import multipart
 
 PROCESSES = 2
 MAX_WAITING = 4  # uploads waiting per proxy process before it answers 503 (default 1024)
@@ -38,7 +39,7 @@ def two_proxies(model_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_connections_are_spread_over_the_proxy_processes(two_proxies: Deployment, mnist_pixels, mnist_test):
     """Each process binds the port (SO_REUSEPORT) and the kernel deals out the connections; the
     Prometheus counters are summed over the processes, whichever one answers /metrics."""
-    body, content_type = encode(png(mnist_pixels[0]))
+    body, content_type = multipart({"image": ("d.png", png(mnist_pixels[0]), "image/png")})
     connections = [http.client.HTTPConnection("127.0.0.1", two_proxies.ports.proxy, timeout=30) for _ in range(16)]
     try:
         for connection in connections:  # kept open: each stays with the process that accepted it
@@ -62,12 +63,6 @@ def test_connections_are_spread_over_the_proxy_processes(two_proxies: Deployment
 def accepted(process: psutil.Process, port: int) -> int:
     """The connections to ``port`` that ``process`` holds (its listening socket not counted)."""
     return sum(c.laddr.port == port and c.status == psutil.CONN_ESTABLISHED for c in process.net_connections())
-
-
-def encode(data: bytes) -> tuple[bytes, str]:
-    boundary = "goclassifyscaling"
-    head = f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="d.png"\r\n\r\n'
-    return head.encode() + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 async def overload(url: str, data: bytes) -> list[tuple[int, dict, str | None] | BaseException]:

@@ -214,8 +214,9 @@ def installed_fonts() -> tuple[Path, ...]:
     return tuple(usable)
 
 
-def typed_digit(font_path: Path, digit: int) -> np.ndarray:
-    """The digit in that font as 28x28 ink coverage, fitted as MNIST fits a digit (20 px box)."""
+def typed_digit(font_path: Path, digit: int | str) -> np.ndarray:
+    """The digit (or any character) in that font as 28x28 ink coverage, fitted as MNIST fits a digit
+    (20 px box)."""
     font = ImageFont.truetype(str(font_path), 200)
     canvas = Image.new("L", (320, 320), 0)
     ImageDraw.Draw(canvas).text((160, 160), str(digit), fill=255, font=font, anchor="mm")

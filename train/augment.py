@@ -7,7 +7,9 @@ PIL transforms in a DataLoader would dominate an epoch on two CPU cores. Per ima
   pencil digit and a marker digit, once preprocessing has fitted them into 20x20, both look familiar;
 - elastic distortion (Simard, Steinkraus and Platt, 2003) combined with a small random affine map
   (rotation, zoom, shear, shift): other people's handwriting, and a digit a little off MNIST's centring;
-- contrast (fainter ink) and blur (a soft camera).
+- contrast (fainter ink) and blur (a soft camera);
+- a low-resolution scan: the digit reduced to 8-16 pixels and enlarged again, blocky, as a small
+  digit in a coarse scan reaches the model once preprocessing has fitted it into 20x20.
 
 All draws come from the given generator, so a seeded run is reproducible.
 """
@@ -36,6 +38,8 @@ class Augmentation:
     contrast_share: float = 0.1
     blur_sigma: float = 0.8  # Gaussian blur sigma in [0, blur_sigma] pixels
     blur_share: float = 0.1
+    coarse_sides: tuple[int, int] = (8, 16)  # a low-resolution scan: the image reduced to this many pixels
+    coarse_share: float = 0.0
 
 
 def augment(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
@@ -43,6 +47,7 @@ def augment(images: torch.Tensor, spec: Augmentation, generator: torch.Generator
     images = change_stroke_width(images, spec, generator)
     images = warp(images, spec, generator)
     images = soften(images, spec, generator)
+    images = coarsen(images, spec, generator)
     return images.clamp(0.0, 1.0)
 
 
@@ -119,3 +124,14 @@ def soften(images: torch.Tensor, spec: Augmentation, generator: torch.Generator)
     blurred = _smooth(images, max(0.3, float(torch.rand(1, generator=generator)) * sigma))
     chosen = _chosen(count, spec.blur_share, generator)
     return chosen * blurred + (1 - chosen) * images
+
+
+def coarsen(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """For some images, a coarse scan: reduced by area averaging, enlarged again with nearest pixels."""
+    if spec.coarse_share <= 0:
+        return images
+    side = int(torch.randint(spec.coarse_sides[0], spec.coarse_sides[1] + 1, (1,), generator=generator))
+    size = images.shape[-2:]
+    blocky = F.interpolate(F.interpolate(images, size=(side, side), mode="area"), size=size, mode="nearest")
+    chosen = _chosen(len(images), spec.coarse_share, generator)
+    return chosen * blocky + (1 - chosen) * images

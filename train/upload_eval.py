@@ -8,7 +8,7 @@ service), not only on MNIST tensors.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,29 +16,77 @@ import torch
 
 from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import Upload, build_uploads
-from model.network import MnistClassifier
+from model.calibration import Calibration
+from model.network import NUM_CLASSES, MnistClassifier
 from model.preprocess import NoDigitError, preprocess_image_bytes
 from train import plots
+from train.calibrate import reliability
 
 GRID_NAME = "uploads_predictions.png"
 MATRIX_NAME = "uploads_confusion_matrix.png"
 NOT_FOUND = -1  # the prediction recorded for a file in which no digit was found (always wrong)
+REFUSED = -2  # the answer recorded for a file refused as "not a digit"
 
 
-def predict_files(model: MnistClassifier, files: list[bytes]) -> torch.Tensor:
-    """The digit the model reads in each image file, through the service's own preprocessing;
-    NOT_FOUND where the preprocessing finds no digit."""
+@dataclass(frozen=True)
+class Readings:
+    """What the service would answer for each file, offline."""
+
+    probabilities: torch.Tensor  # (N, 10) calibrated; zero rows where no digit was found
+    found: torch.Tensor  # (N,) a digit was found (else 422 "no digit found")
+    refused: torch.Tensor  # (N,) found, but refused as "not a digit" (422)
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        """The best digit of each file (what ``?best_guess=1`` answers), NOT_FOUND where none was found."""
+        return torch.where(self.found, self.probabilities.argmax(dim=1), NOT_FOUND)
+
+    @property
+    def answers(self) -> torch.Tensor:
+        """The digit answered, REFUSED where the file is refused, NOT_FOUND where no digit was found."""
+        return torch.where(self.refused, REFUSED, self.predictions)
+
+
+def served(status: int, body: dict) -> int:
+    """A ``POST /classify`` answer recorded as :attr:`Readings.answers` records it offline."""
+    if status == 200:
+        return int(body["predicted_digit"])
+    if status != 422:
+        raise ValueError(f"not an answer about the image: HTTP {status} {body}")
+    return REFUSED if body.get("error") == "not a digit" else NOT_FOUND
+
+
+def predict_files(model: MnistClassifier, calibration: Calibration, files: list[bytes]) -> Readings:
+    """The model's reading of each image file, through the service's own preprocessing."""
     inputs: list[torch.Tensor | None] = []
     for data in files:
         try:
             inputs.append(preprocess_image_bytes(data))
         except NoDigitError:
             inputs.append(None)
-    found = [tensor for tensor in inputs if tensor is not None]
-    model.eval()
-    with torch.inference_mode():
-        read = iter(model(torch.stack(found)).argmax(dim=1).tolist() if found else [])
-    return torch.tensor([next(read) if tensor is not None else NOT_FOUND for tensor in inputs])
+    found = torch.tensor([tensor is not None for tensor in inputs], dtype=torch.bool)
+    probabilities = torch.zeros(len(files), NUM_CLASSES)
+    if found.any():
+        model.eval()
+        with torch.inference_mode():
+            logits = model(torch.stack([tensor for tensor in inputs if tensor is not None]))
+        probabilities[found] = calibration.probabilities(logits)
+    return Readings(probabilities, found, found & calibration.refused(probabilities))
+
+
+def figures(readings: Readings, truth: torch.Tensor) -> dict[str, float]:
+    """Accuracy (a refusal or no digit found counts as wrong), the share refused as not a digit, the
+    accuracy on the files answered, and the expected calibration error on the files with a digit found."""
+    answered = readings.answers >= 0
+    found = readings.found
+    return {
+        "accuracy": (readings.answers == truth).float().mean().item(),
+        "refused": readings.refused.float().mean().item(),
+        "accuracy_answered": (readings.answers[answered] == truth[answered]).float().mean().item()
+        if answered.any()
+        else float("nan"),
+        "ece": reliability(readings.probabilities[found], truth[found]).ece if found.any() else float("nan"),
+    }
 
 
 def upload_sets(
@@ -58,22 +106,32 @@ def upload_sets(
 
 
 def evaluate_on_uploads(
-    model: MnistClassifier, pixels: np.ndarray, labels: torch.Tensor, out: Path, digits: int, photo_digits: int
+    model: MnistClassifier,
+    calibration: Calibration,
+    pixels: np.ndarray,
+    labels: torch.Tensor,
+    out: Path,
+    digits: int,
+    photo_digits: int,
 ) -> dict:
-    """Accuracy on the upload sets, overall and per variant; writes the grid and confusion-matrix plots."""
+    """Accuracy, refusals and calibration on the upload sets, overall and per variant; writes the grid
+    and confusion-matrix plots."""
     uploads, truth = upload_sets(pixels, labels, digits, photo_digits)
-    predictions = predict_files(model, [upload.data for upload in uploads])
-    right: dict[str, list[bool]] = defaultdict(list)
-    for upload, true, predicted in zip(uploads, truth.tolist(), predictions.tolist(), strict=True):
-        right[upload.variant].append(true == predicted)
-    plots.plot_upload_grid(uploads, truth, predictions, out / GRID_NAME)
-    found = predictions != NOT_FOUND
-    matrix = plots.confusion_matrix(truth[found], predictions[found])
+    readings = predict_files(model, calibration, [upload.data for upload in uploads])
+    variants = np.array([upload.variant for upload in uploads])
+    per_variant = {}
+    for variant in dict.fromkeys(variants.tolist()):
+        members = torch.from_numpy(variants == variant)
+        part = Readings(readings.probabilities[members], readings.found[members], readings.refused[members])
+        per_variant[variant] = figures(part, truth[members])
+    names = {NOT_FOUND: "none found", REFUSED: "not a digit"}
+    plots.plot_upload_grid(uploads, truth, readings.answers, out / GRID_NAME, names)
+    found = readings.found
+    matrix = plots.confusion_matrix(truth[found], readings.predictions[found])
     title = f"Confusion matrix (upload sets, {len(uploads)} files, {int((~found).sum())} without a digit found)"
     plots.plot_confusion_matrix(matrix, out / MATRIX_NAME, title)
-    return {
-        "images": len(uploads),
-        "no_digit_found": int((~found).sum()),
-        "accuracy": float((predictions == truth).float().mean()),
-        "per_variant_accuracy": {variant: sum(hits) / len(hits) for variant, hits in right.items()},
-    }
+    return (
+        {"images": len(uploads), "no_digit_found": int((~found).sum())}
+        | figures(readings, truth)
+        | {"per_variant": per_variant}
+    )

@@ -14,7 +14,7 @@ BENCH_ARGS ?=
 
 MAR := model-store/mnist.mar
 # Every module of model/ (a superset of what the archive carries: a change to any of them rebuilds it).
-MAR_INPUTS := model/trained/weights.pt model/trained/SHA256SUMS handler/mnist_handler.py \
+MAR_INPUTS := model/trained/weights.pt model/trained/calibration.json model/trained/SHA256SUMS handler/mnist_handler.py \
               $(wildcard model/*.py) \
               scripts/build_mar.py model-store/SHA256SUMS
 

@@ -29,6 +29,7 @@ from PIL import Image
 from ts.context import Context
 from ts.torch_handler.base_handler import BaseHandler
 
+from model.calibration import CALIBRATION_NAME, Calibration, NotADigitError
 from model.image_batch import ImageBatchError, is_packed, unpack_images, wants_explanation
 from model.integrity import SUMS_NAME, verify
 from model.network import NUM_CLASSES, load_model
@@ -63,8 +64,10 @@ class MnistHandler(BaseHandler):
         # The archive carries the weights' SHA-256 record: a corrupted file stops the worker here, with
         # the reason in TorchServe's log, instead of serving wrong answers.
         verify(weights, model_dir / SUMS_NAME)
+        verify(model_dir / CALIBRATION_NAME, model_dir / SUMS_NAME)
         # A state_dict loaded with weights_only: no pickled code from the archive is executed.
         self.model = load_model(str(weights), self.device)
+        self.calibration = Calibration.load(model_dir / CALIBRATION_NAME)
         self.initialized = True
         logger.info("loaded %s on %s", weights, self.device)
 
@@ -88,7 +91,7 @@ class MnistHandler(BaseHandler):
             elif isinstance(mine[0], InvalidImageError):
                 # The reason phrase goes into the status line: keep it the standard one.
                 context.set_response_status(mine[0].status, HTTPStatus(mine[0].status).phrase, index)
-                responses.append({"error": str(mine[0])})
+                responses.append({"error": str(mine[0])} | getattr(mine[0], "prediction", {}))
             else:
                 responses.append(mine[0])
         return responses
@@ -102,8 +105,14 @@ class MnistHandler(BaseHandler):
         """One forward pass for the whole batch; returns logits (N, 10)."""
         return self.model(batch.to(self.device)).cpu()
 
-    def postprocess(self, logits: torch.Tensor) -> list[Prediction]:
-        return format_predictions(logits.softmax(dim=1))
+    def postprocess(self, logits: torch.Tensor) -> list[Prediction | NotADigitError]:
+        """Calibrated probabilities; a row under the refusal threshold becomes "not a digit"."""
+        probabilities = self.calibration.probabilities(logits)
+        refused = self.calibration.refused(probabilities).tolist()
+        return [
+            NotADigitError(prediction, self.calibration.refuse_below) if refuse else prediction
+            for prediction, refuse in zip(format_predictions(probabilities), refused, strict=True)
+        ]
 
 
 def request_images(row: dict[str, Any]) -> Row:
@@ -124,18 +133,25 @@ def request_images(row: dict[str, Any]) -> Row:
 
 
 def error_item(error: InvalidImageError) -> Prediction:
-    return {"error": str(error), "status": error.status}
+    return {"error": str(error), "status": error.status} | getattr(error, "prediction", {})
 
 
 def explained(
     prediction: Prediction | InvalidImageError, item: Preprocessed | InvalidImageError
 ) -> Prediction | InvalidImageError:
-    """The prediction with what the model saw: its 28x28 input as a base64 PNG, and the digit's box."""
-    if isinstance(prediction, InvalidImageError) or isinstance(item, InvalidImageError):
+    """The prediction (or the "not a digit" refusal) with what the model saw: its 28x28 input as a
+    base64 PNG, and the box of what was read as the digit."""
+    if isinstance(item, InvalidImageError):
         return prediction
     left, top, right, bottom = item.box
     box = {"x": left, "y": top, "width": right - left, "height": bottom - top}
-    return prediction | {"model_input_png": model_input_png(item.tensor), "digit_box": box}
+    seen = {"model_input_png": model_input_png(item.tensor), "digit_box": box}
+    if isinstance(prediction, NotADigitError):
+        prediction.prediction |= seen
+        return prediction
+    if isinstance(prediction, InvalidImageError):
+        return prediction
+    return prediction | seen
 
 
 def model_input_png(tensor: torch.Tensor) -> str:

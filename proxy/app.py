@@ -47,7 +47,9 @@ METRICS_KEY = web.AppKey("metrics", ProxyMetrics)
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
 # A 503 (TorchServe restarting, or the proxy's queue full) is transient: say when to try again.
 RETRY_AFTER = {"Retry-After": "1"}
-EXPLAIN_VALUES = {"1": True, "true": True, "0": False, "false": False}
+FLAG_VALUES = {"1": True, "true": True, "0": False, "false": False}
+# The handler's fields of a "not a digit" refusal that a best guess does not carry.
+REFUSAL_FIELDS = ("error", "status", "refuse_below")
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -61,10 +63,11 @@ class UploadError(ClientError):
 async def classify(request: web.Request) -> web.Response:
     """One ``image`` field: its prediction. Several: a list in the same order, each item a prediction
     or ``{"error", "status"}`` for that image alone. With ``?explain=1`` each prediction also carries
-    the model's 28x28 input and the digit's box in the upload."""
+    the model's 28x28 input and the digit's box in the upload. An image the model reads as no digit is
+    422 "not a digit" with the model's scores, unless ``?best_guess=1`` asks for the best digit anyway."""
     settings = request.app[SETTINGS_KEY]
     try:
-        explain = explain_flag(request)
+        explain, best_guess = query_flag(request, "explain"), query_flag(request, "best_guess")
         images = await read_image_fields(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
@@ -81,6 +84,8 @@ async def classify(request: web.Request) -> web.Response:
         return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
     except aiohttp.ClientError as exc:
         return unreachable(request.app, exc)
+    if best_guess:
+        answers = [guessed(answer) for answer in answers]
     if len(answers) == 1:
         status, payload = answers[0]
         return web.json_response(payload, status=status, headers=RETRY_AFTER if status == 503 else None)
@@ -89,11 +94,19 @@ async def classify(request: web.Request) -> web.Response:
     )
 
 
-def explain_flag(request: web.Request) -> bool:
-    value = request.query.get("explain", "0").lower()
-    if value not in EXPLAIN_VALUES:
-        raise UploadError("explain must be 1 (or true) to explain, 0 (or false) not to", 400)
-    return EXPLAIN_VALUES[value]
+def query_flag(request: web.Request, name: str) -> bool:
+    value = request.query.get(name, "0").lower()
+    if value not in FLAG_VALUES:
+        raise UploadError(f"{name} must be 1 (or true) or 0 (or false), not {value[:MAX_NAME_SHOWN]!r}", 400)
+    return FLAG_VALUES[value]
+
+
+def guessed(answer: Answer) -> Answer:
+    """A "not a digit" refusal turned into the best digit's prediction (``?best_guess=1``)."""
+    status, payload = answer
+    if status == 422 and "predicted_digit" in payload:
+        return 200, {key: value for key, value in payload.items() if key not in REFUSAL_FIELDS}
+    return answer
 
 
 def empty_file() -> Answer:
@@ -125,11 +138,12 @@ async def send_images(app: web.Application, images: list[bytes], explain: bool =
 
 
 def item_answer(item: Any) -> Answer:
-    """One image's share of the handler's list: its prediction, or its own client error."""
+    """One image's share of the handler's list: its prediction, or its own client error (with the
+    model's scores, for "not a digit")."""
+    if isinstance(item, dict) and "error" in item and 400 <= item.get("status", 0) < 500:
+        return item["status"], {key: value for key, value in item.items() if key != "status"}
     if isinstance(item, dict) and "predicted_digit" in item:
         return 200, item
-    if isinstance(item, dict) and "error" in item and 400 <= item.get("status", 0) < 500:
-        return item["status"], {"error": item["error"]}
     logger.error("unexpected item in TorchServe's answer: %.200r", item)
     return 502, {"error": "unexpected answer from the model server"}
 

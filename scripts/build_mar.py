@@ -1,7 +1,8 @@
 """Build the TorchServe model archive ``model-store/mnist.mar`` with torch-model-archiver.
 
-The archive holds the weights (``serializedFile``), the handler, and the ``model`` package
-(network definition and preprocessing) so that the handler imports exactly the code training used.
+The archive holds the weights (``serializedFile``), their calibration (temperature and refusal
+threshold, ``calibration.json`` beside them), the handler, and the ``model`` package (network
+definition and preprocessing) so that the handler imports exactly the code training used.
 
 torch-model-archiver's output is not reproducible: it stamps the manifest with the current time,
 zips files in directory-listing order and keeps their mtimes. The archive is therefore rewritten
@@ -29,6 +30,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from model.calibration import CALIBRATION_NAME
 from model.integrity import SUMS_NAME, IntegrityError, verify, write_sum
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,8 @@ MODEL_NAME = "mnist"
 MODEL_VERSION = "1.0"
 # The importable part of model/ (the handler imports it from the archive).
 PACKAGE_FILES = (
-    "__init__.py", "errors.py", "find_digit.py", "image_batch.py", "integrity.py", "network.py", "preprocess.py",
+    "__init__.py", "calibration.py", "errors.py", "find_digit.py", "image_batch.py", "integrity.py", "network.py",
+    "preprocess.py",
 )  # fmt: skip
 MAR_SUMS = ROOT / "model-store" / SUMS_NAME  # the recorded checksum of the archive of the shipped sources
 MANIFEST = "MAR-INF/MANIFEST.json"
@@ -62,14 +65,18 @@ def build(export_path: Path, weights: Path = WEIGHTS, handler: Path = HANDLER, r
     """Write ``<export_path>/mnist.mar``; return its path. Raises IntegrityError if the weights do not
     match their record, or if the archive of the shipped sources does not match ``MAR_SUMS``."""
     weights_digest = verify(weights)
+    calibration = weights.parent / CALIBRATION_NAME
+    calibration_digest = verify(calibration)
     with tempfile.TemporaryDirectory(prefix="goclassify-mar-") as scratch:
         work = Path(scratch)
         extra = work / "extra"
         (extra / "model").mkdir(parents=True)
         for name in PACKAGE_FILES:
             shutil.copy2(ROOT / "model" / name, extra / "model" / name)
-        # The weights' record travels with them: the handler checks them against it at start.
-        (extra / SUMS_NAME).write_text(f"{weights_digest}  {weights.name}\n")
+        shutil.copy2(calibration, extra / CALIBRATION_NAME)
+        # The records travel with the files: the handler checks both against them at start.
+        sums = sorted([(CALIBRATION_NAME, calibration_digest), (weights.name, weights_digest)])
+        (extra / SUMS_NAME).write_text("".join(f"{digest}  {name}\n" for name, digest in sums))
         raw = work / "out"
         raw.mkdir()
         command = [

@@ -1,4 +1,5 @@
-"""Accuracy on realistic uploads, per variant, offline and through HTTP: ``make eval-uploads``.
+"""Accuracy on realistic uploads, per variant, and refusal of what is not a digit, offline and
+through HTTP: ``make eval-uploads``.
 
 The sets: the user-upload set (evaluation/uploads.py: formats, polarity, placement), the photo-like
 set (evaluation/photos.py: phone photos under uneven light, on ruled paper, in pencil or marker, and
@@ -9,7 +10,10 @@ would give). Before: the preprocessing as it was before digit finding (one paper
 border, a fixed ink threshold, no components). Offline: the shipped weights on ``preprocess_image_bytes``
 of each file. HTTP: the same files through ``POST /classify`` on a real TorchServe + proxy that this
 script starts on free loopback ports (or ``--url`` of one already running). An image in which no digit
-is found counts as wrong. Prints a Markdown table for the README.
+is found, or that is refused as "not a digit", counts as wrong. A second table gives, per variant, the
+share refused as not a digit, the accuracy on the images answered and the expected calibration error
+(offline). A third gives the held-out "not a digit" set (evaluation/outliers.py): the share refused, as
+"not a digit" or as "no digit found", per kind. Prints Markdown tables for the docs.
 """
 
 from __future__ import annotations
@@ -27,20 +31,22 @@ from PIL import Image
 
 from evaluation.handdrawn import handdrawn_set
 from evaluation.imaging import encode
+from evaluation.outliers import build_outliers
 from evaluation.over_http import classify_all
 from evaluation.photos import SEED as PHOTO_SEED
 from evaluation.photos import build_photos, build_typed, installed_fonts
 from evaluation.uploads import SEED, Upload, build_uploads
 from harness.launcher import ROOT, serving_current_sources
+from model.calibration import Calibration
 from model.network import load_model
 from model.preprocess import IMAGE_SIZE, decode_image, fit_to_mnist_frame, normalize, to_ink
 from scripts.build_mar import WEIGHTS
 from train.data import load_split, prepare_mnist
-from train.upload_eval import NOT_FOUND, predict_files
+from train.upload_eval import Readings, figures, predict_files, served
 
 
-def offline_predictions(files: list[bytes]) -> list[int]:
-    return predict_files(load_model(str(WEIGHTS)), files).tolist()
+def offline_readings(files: list[bytes]) -> Readings:
+    return predict_files(load_model(str(WEIGHTS)), Calibration.beside(WEIGHTS), files)
 
 
 def before_predictions(files: list[bytes]) -> list[int]:
@@ -73,10 +79,11 @@ def http_predictions(url: str, files: list[bytes]) -> list[int]:
     bad = [a for a in answers if a.status not in (200, 422)]
     if bad:
         raise RuntimeError(f"{len(bad)} requests failed, first: {bad[0].status} {bad[0].body}")
-    return [a.body["predicted_digit"] if a.status == 200 else NOT_FOUND for a in answers]
+    return [served(a.status, a.body) for a in answers]
 
 
-def load_sets(count: int, photo_count: int, data_dir: Path) -> tuple[list[Upload], list[int]]:
+def load_sets(count: int, photo_count: int, outlier_count: int, data_dir: Path) -> tuple[list[Upload], list[int]]:
+    """The digit sets, then the held-out outliers (label -1: no digit is right for them)."""
     prepare_mnist(data_dir)
     test = load_split(data_dir, train=False)
     uploads = build_uploads(test.pixels(), range(count))
@@ -87,13 +94,23 @@ def load_sets(count: int, photo_count: int, data_dir: Path) -> tuple[list[Upload
     for digit, _writer, image in handdrawn_set():
         uploads.append(Upload("hand-drawn", -1, encode(image, "PNG")))
         labels.append(digit)
+    for outlier in build_outliers(test.pixels(), outlier_count):
+        uploads.append(Upload(f"{OUTLIER_PREFIX}{outlier.kind}", -1, outlier.data))
+        labels.append(NOT_A_DIGIT_LABEL)
     return uploads, labels
 
 
+OUTLIER_PREFIX = "not a digit: "
+NOT_A_DIGIT_LABEL = -1
+
+
 def table(uploads: list[Upload], labels: list[int], columns: dict[str, list[int]]) -> str:
+    """Accuracy per digit variant, per column of answers."""
     hits: dict[str, dict[str, int]] = {name: defaultdict(int) for name in columns}
     totals: dict[str, int] = defaultdict(int)
     for i, upload in enumerate(uploads):
+        if labels[i] == NOT_A_DIGIT_LABEL:
+            continue
         totals[upload.variant] += 1
         for name, predictions in columns.items():
             hits[name][upload.variant] += int(predictions[i] == labels[i])
@@ -104,23 +121,52 @@ def table(uploads: list[Upload], labels: list[int], columns: dict[str, list[int]
     return "\n".join(lines)
 
 
+def refusal_table(uploads: list[Upload], labels: list[int], readings: Readings) -> str:
+    """Per digit variant, offline: refused as not a digit, accuracy on the answered, ECE."""
+    truth = torch.tensor(labels)
+    variants = np.array([u.variant for u in uploads])
+    lines = ["| variant | refused as not a digit | accuracy on the answered | ECE |", "|---|---:|---:|---:|"]
+    for variant in dict.fromkeys(v for v, label in zip(variants, labels, strict=True) if label >= 0):
+        members = torch.from_numpy(variants == variant)
+        part = Readings(readings.probabilities[members], readings.found[members], readings.refused[members])
+        shown = figures(part, truth[members])
+        lines.append(
+            f"| {variant} | {100 * shown['refused']:.1f}% | {100 * shown['accuracy_answered']:.2f}% "
+            f"| {100 * shown['ece']:.2f}% |"
+        )
+    return "\n".join(lines)
+
+
+def outlier_table(uploads: list[Upload], labels: list[int], columns: dict[str, list[int]]) -> str:
+    """Per kind of held-out outlier: the share refused (no digit named), per column."""
+    kinds = list(dict.fromkeys(u.variant for u, label in zip(uploads, labels, strict=True) if label < 0))
+    lines = ["| not a digit | images | " + " | ".join(columns) + " |", "|---|---:|" + "---:|" * len(columns)]
+    for kind in [*kinds, "all"]:
+        rows = [i for i, u in enumerate(uploads) if labels[i] < 0 and kind in (u.variant, "all")]
+        cells = " | ".join(f"{100 * sum(columns[n][i] < 0 for i in rows) / len(rows):.1f}%" for n in columns)
+        lines.append(f"| {kind.removeprefix(OUTLIER_PREFIX)} | {len(rows)} | {cells} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=500, help="MNIST test digits per upload variant")
     parser.add_argument("--photo-count", type=int, default=300, help="MNIST test digits per photo variant")
+    parser.add_argument("--outlier-count", type=int, default=200, help="held-out outliers per kind")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--url", help="a running proxy's /classify (default: start one on free ports)")
     parser.add_argument("--offline-only", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    uploads, labels = load_sets(args.count, args.photo_count, args.data_dir)
+    uploads, labels = load_sets(args.count, args.photo_count, args.outlier_count, args.data_dir)
     files = [u.data for u in uploads]
     print(f"built {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     started = time.perf_counter()
+    readings = offline_readings(files)
     columns = {
         "naive resize": naive_predictions(files),
         "before": before_predictions(files),
-        "offline": offline_predictions(files),
+        "offline": readings.answers.tolist(),
     }
     print(f"offline: {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if not args.offline_only:
@@ -139,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.photo_count} per photo variant; typed digits in {len(installed_fonts())} fonts: {fonts}):\n"
     )
     print(table(uploads, labels, columns))
+    print("\nRefusals and calibration on digits (offline; ECE over the images in which a digit was found):\n")
+    print(refusal_table(uploads, labels, readings))
+    print(f'\nThe held-out "not a digit" set ({args.outlier_count} per kind): share refused (422)\n')
+    print(outlier_table(uploads, labels, {name: columns[name] for name in ("offline", "HTTP") if name in columns}))
     return 0
 
 

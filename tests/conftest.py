@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from harness import launcher as serve
+from model.calibration import Calibration
 from model.network import MnistClassifier, load_model
 from scripts.build_mar import ROOT, WEIGHTS, build
 from train.data import Split, load_split, prepare_mnist
@@ -43,6 +44,11 @@ def mnist_pixels(mnist_test: Split) -> np.ndarray:
 @pytest.fixture(scope="session")
 def shipped_model() -> MnistClassifier:
     return load_model(str(WEIGHTS))
+
+
+@pytest.fixture(scope="session")
+def shipped_calibration() -> Calibration:
+    return Calibration.beside(WEIGHTS)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from harness import launcher as serve
 from harness.launcher import ROOT, Deployment
 from model.preprocess import MNIST_MEAN, MNIST_STD, preprocess_image_bytes
 from proxy.access_log import FLUSH_SECONDS
+from tests.drawings import star_png
 from tests.http_helpers import multipart, request, response, upload, upload_many
 from tests.malformed import bomb_png
 
@@ -98,6 +99,36 @@ def test_explained_uploads_arriving_together_each_get_their_own_answer(
 
 def raw_pixels(tensor) -> np.ndarray:
     return np.round(np.clip(tensor[0].numpy() * MNIST_STD + MNIST_MEAN, 0, 1) * 255).astype(np.int16)
+
+
+def test_not_a_digit_is_a_422_with_the_models_scores(deployment: Deployment, shipped_calibration):
+    url = f"{deployment.proxy}/classify"
+    status, body = upload(url, star_png())
+    assert status == 422 and body["error"] == "not a digit"
+    assert_matches_spec("/classify", "post", status, body)
+    top = max(body["probabilities"].values())
+    assert top < body["refuse_below"] == shipped_calibration.refuse_below
+    assert body["probabilities"][str(body["predicted_digit"])] == top
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    # ?best_guess=1: the same scores as a plain prediction.
+    status, guess = upload(f"{url}?best_guess=1", star_png())
+    assert status == 200
+    assert guess == {"predicted_digit": body["predicted_digit"], "probabilities": body["probabilities"]}
+    # ?explain=1: the refusal shows what the model saw.
+    status, explained = upload(f"{url}?explain=1", star_png())
+    assert status == 422 and {"model_input_png", "digit_box"} <= set(explained)
+    assert_matches_spec("/classify", "post", status, explained)
+    status, refused = upload(f"{url}?best_guess=perhaps", star_png())
+    assert status == 400 and "best_guess" in refused["error"]
+
+
+def test_a_batch_refuses_per_item(deployment: Deployment, mnist_pixels, mnist_test):
+    status, body = batch(f"{deployment.proxy}/classify", [png(mnist_pixels[0]), star_png()])
+    assert status == 200 and body[0]["predicted_digit"] == int(mnist_test.labels[0])
+    assert body[1]["status"] == 422 and body[1]["error"] == "not a digit" and "probabilities" in body[1]
+    assert_matches_spec("/classify", "post", status, body)
+    status, guessed = batch(f"{deployment.proxy}/classify?best_guess=true", [png(mnist_pixels[0]), star_png()])
+    assert status == 200 and set(guessed[1]) == {"predicted_digit", "probabilities"}
 
 
 def test_an_image_without_a_digit_is_a_422(deployment: Deployment):
@@ -214,6 +245,17 @@ def test_cli_prints_a_table_and_json_and_exits_nonzero_on_errors(deployment: Dep
         text=True,
     )
     assert gone.returncode == 2 and "cannot reach" in gone.stderr
+
+
+def test_cli_exits_3_for_not_a_digit_and_names_the_best_digit_when_asked(deployment: Deployment, tmp_path):
+    star, seven = tmp_path / "star.png", ROOT / "evaluation" / "handdrawn" / "7_b.png"
+    star.write_bytes(star_png())
+    command = [sys.executable, "-m", "proxy.client", "--url", f"{deployment.proxy}/classify", str(seven), str(star)]
+    refused = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stdout.splitlines()[2].split()[:5] == ["star.png", "none", "not", "a", "digit"]
+    guessed = subprocess.run([*command, "--best-guess"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert guessed.returncode == 0 and guessed.stdout.splitlines()[2].split()[1].isdigit()
 
 
 def test_the_readmes_python_example_runs_as_pasted(deployment: Deployment):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.launcher import ROOT, Deployment
+from tests.drawings import star_png
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -99,6 +100,14 @@ def test_draw_upload_and_error_in_the_page(browser: webdriver.Chrome, deployment
     browser.find_element(By.ID, "file").send_keys(str(ROOT / "evaluation" / "handdrawn" / "7_b.png"))
     assert shown_digit(browser, "7") == "7"
     WebDriverWait(browser, WAIT_SECONDS).until(lambda d: seen.get_attribute("src") != drawn_input)
+
+    star = tmp_path / "star.png"
+    star.write_bytes(star_png())
+    browser.find_element(By.ID, "file").send_keys(str(star))
+    assert shown_digit(browser, "?") == "?"  # no digit named, but the model's input and scores shown
+    assert "does not look like a digit" in browser.find_element(By.ID, "message").text
+    assert seen.get_attribute("src").startswith("data:image/png;base64,")
+    assert sum(bar_widths(browser)) == pytest.approx(100, abs=0.6)
 
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("this is not an image")

@@ -24,6 +24,7 @@ from handler.mnist_handler import format_predictions
 from model.image_batch import LENGTH_BYTES, MAGIC, MAX_IMAGES_PER_REQUEST, pack_images
 from model.integrity import IntegrityError
 from model.preprocess import INK_THRESHOLD
+from tests.drawings import star_png
 
 METRICS_YAML = Path(ts.__file__).parent / "configs" / "metrics.yaml"
 
@@ -158,11 +159,13 @@ def test_text_body_is_refused_not_crashed(service):
     assert "not an image" in outputs[0]["error"]
 
 
-def test_handler_output_matches_the_offline_model(service, shipped_model, mnist_test, mnist_pixels):
+def test_handler_output_matches_the_offline_model(
+    service, shipped_model, shipped_calibration, mnist_test, mnist_pixels
+):
     requests = [{"image": png(mnist_pixels[i])} for i in range(16)]
     results = predict(service, requests)
     with torch.inference_mode():
-        expected = format_predictions(shipped_model(mnist_test.normalized()[:16]).softmax(dim=1))
+        expected = format_predictions(shipped_calibration.probabilities(shipped_model(mnist_test.normalized()[:16])))
     for (status, body), want in zip(results, expected, strict=True):
         assert status == 200
         assert body["predicted_digit"] == want["predicted_digit"]
@@ -176,6 +179,18 @@ def test_format_predictions_shape():
     assert list(first["probabilities"]) == [str(d) for d in range(10)]
     assert sum(second["probabilities"].values()) == pytest.approx(1.0)
     assert all(type(p) is float for p in first["probabilities"].values())
+
+
+def test_not_a_digit_is_refused_with_its_scores(service, mnist_pixels):
+    """Refused alone (422) and per item in a packed batch, the other images answered as usual."""
+    handler = service._entry_point.__self__
+    (status, body), (digit_status, _) = predict(service, [{"image": star_png()}, {"image": png(mnist_pixels[0])}])
+    assert status == 422 and digit_status == 200
+    assert body["error"] == "not a digit" and body["refuse_below"] == handler.calibration.refuse_below
+    assert max(body["probabilities"].values()) < handler.calibration.refuse_below
+    (_, items), *_ = predict(service, [{"body": pack_images([png(mnist_pixels[0]), star_png()])}])
+    assert "error" not in items[0] and items[1]["status"] == 422 and items[1]["error"] == "not a digit"
+    assert items[1]["probabilities"] == pytest.approx(body["probabilities"], abs=1e-6)
 
 
 def test_big_upload_is_classified(service, mnist_pixels, mnist_test):
@@ -194,6 +209,19 @@ def test_corrupted_weights_stop_the_worker_loudly(model_store, tmp_path):
     sys.path.insert(0, str(tmp_path))
     try:
         with pytest.raises(IntegrityError, match=r"weights.pt is corrupt or not the recorded file"):
+            TsModelLoader().load("mnist", str(tmp_path), "mnist_handler", None, 8, metrics_cache=_metrics())
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def test_an_edited_calibration_stops_the_worker_loudly(model_store, tmp_path):
+    """The refusal threshold inside the archive lowered by hand: the worker does not start with it."""
+    with zipfile.ZipFile(model_store / "mnist.mar") as archive:
+        archive.extractall(tmp_path)
+    (tmp_path / "calibration.json").write_text('{"temperature": 1.0, "refuse_below": 0.0}\n')
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(IntegrityError, match=r"calibration.json is corrupt or not the recorded file"):
             TsModelLoader().load("mnist", str(tmp_path), "mnist_handler", None, 8, metrics_cache=_metrics())
     finally:
         sys.path.remove(str(tmp_path))

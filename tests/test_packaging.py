@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from model.calibration import CALIBRATION_NAME
 from model.integrity import SUMS_NAME, IntegrityError, read_sums, sha256_file
 from scripts.build_mar import MAR_SUMS, ROOT, WEIGHTS, build
 
@@ -24,7 +25,10 @@ def test_archive_holds_handler_weights_and_model_package(model_store):
         manifest = json.loads(archive.read("MAR-INF/MANIFEST.json"))
         assert archive.read("model/preprocess.py") == (ROOT / "model" / "preprocess.py").read_bytes()
         assert archive.read("weights.pt") == WEIGHTS.read_bytes()
-    assert {"mnist_handler.py", "weights.pt", SUMS_NAME, "model/__init__.py", "model/integrity.py"} <= names
+        assert archive.read(CALIBRATION_NAME) == (WEIGHTS.parent / CALIBRATION_NAME).read_bytes()
+        sums = archive.read(SUMS_NAME).decode()
+    assert {"mnist_handler.py", "weights.pt", SUMS_NAME, "model/__init__.py", "model/calibration.py"} <= names
+    assert {line.split()[1] for line in sums.splitlines()} == {"weights.pt", CALIBRATION_NAME}
     assert manifest["model"] == {
         "handler": "mnist_handler.py",
         "modelName": "mnist",
@@ -60,3 +64,16 @@ def test_weights_without_a_record_are_not_packaged(tmp_path):
     unrecorded.write_bytes(WEIGHTS.read_bytes())
     with pytest.raises(IntegrityError, match="SHA256SUMS is missing"):
         build(tmp_path / "out", weights=unrecorded)
+
+
+def test_a_changed_calibration_is_not_packaged(tmp_path):
+    """The refusal threshold decides answers as much as the weights do: it is checked the same way."""
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    for name in (WEIGHTS.name, SUMS_NAME):
+        (folder / name).write_bytes((WEIGHTS.parent / name).read_bytes())
+    calibration = json.loads((WEIGHTS.parent / CALIBRATION_NAME).read_text())
+    (folder / CALIBRATION_NAME).write_text(json.dumps(calibration | {"refuse_below": 0.0}))
+    with pytest.raises(IntegrityError, match=r"calibration.json is corrupt"):
+        build(tmp_path / "out", weights=folder / WEIGHTS.name)
+    assert not (tmp_path / "out" / "mnist.mar").exists()

@@ -15,7 +15,7 @@ DIGITS = [str(d) for d in range(10)]
 
 @pytest.mark.slow
 def test_every_mnist_test_image_over_http_matches_the_offline_model(
-    deployment: Deployment, mnist_pixels, mnist_test, shipped_model
+    deployment: Deployment, mnist_pixels, mnist_test, shipped_model, shipped_calibration
 ):
     files = [png(pixels) for pixels in mnist_pixels]
     assert len(files) == 10_000
@@ -23,11 +23,14 @@ def test_every_mnist_test_image_over_http_matches_the_offline_model(
     # The served preprocessing of an MNIST PNG is the training tensor: accuracy cannot drift.
     torch.testing.assert_close(offline_inputs, mnist_test.normalized(), atol=1e-6, rtol=0)
     with torch.inference_mode():
-        expected = shipped_model(offline_inputs).softmax(dim=1)
+        expected = shipped_calibration.probabilities(shipped_model(offline_inputs))
+    refused = shipped_calibration.refused(expected)
 
     answers = classify_all(f"{deployment.proxy}/classify", files)
 
-    assert [a.status for a in answers] == [200] * len(files)
+    # Refused as "not a digit" exactly where the offline model is, with its scores all the same.
+    assert [a.status for a in answers] == [422 if r else 200 for r in refused.tolist()]
+    assert all(a.body["error"] == "not a digit" for a in answers if a.status == 422)
     served = torch.tensor([[a.body["probabilities"][d] for d in DIGITS] for a in answers], dtype=torch.float64)
     predicted = torch.tensor([a.body["predicted_digit"] for a in answers])
     assert torch.equal(predicted, expected.argmax(dim=1))

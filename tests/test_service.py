@@ -15,6 +15,7 @@ from PIL import Image
 from evaluation.imaging import digit_image, encode, png
 from harness import launcher as serve
 from harness.launcher import Deployment
+from model.calibration import Calibration
 from model.preprocess import preprocess_image_bytes
 from tests.http_helpers import multipart, request, upload
 from tests.malformed import bomb_png
@@ -22,9 +23,9 @@ from tests.malformed import bomb_png
 DIGITS = [str(d) for d in range(10)]
 
 
-def offline_probabilities(model: torch.nn.Module, data: bytes) -> torch.Tensor:
+def offline_probabilities(model: torch.nn.Module, calibration: Calibration, data: bytes) -> torch.Tensor:
     with torch.inference_mode():
-        return model(preprocess_image_bytes(data).unsqueeze(0)).softmax(dim=1)[0]
+        return calibration.probabilities(model(preprocess_image_bytes(data).unsqueeze(0)))[0]
 
 
 def assert_prediction(body: dict, expected_digit: int | None = None) -> None:
@@ -36,13 +37,15 @@ def assert_prediction(body: dict, expected_digit: int | None = None) -> None:
         assert body["predicted_digit"] == expected_digit
 
 
-def test_classify_returns_the_models_answer(deployment: Deployment, mnist_pixels, mnist_test, shipped_model):
+def test_classify_returns_the_models_answer(
+    deployment: Deployment, mnist_pixels, mnist_test, shipped_model, shipped_calibration
+):
     for index in range(20):
         data = png(mnist_pixels[index])
         status, body = upload(f"{deployment.proxy}/classify", data)
         assert status == 200, body
         assert_prediction(body, int(mnist_test.labels[index]))
-        expected = offline_probabilities(shipped_model, data)
+        expected = offline_probabilities(shipped_model, shipped_calibration, data)
         got = torch.tensor([body["probabilities"][d] for d in DIGITS])
         assert torch.allclose(got, expected, atol=1e-5)
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from model.calibration import CALIBRATION_NAME, Calibration
 from model.integrity import verify
 from model.network import MnistClassifier, load_model
 from scripts.build_mar import WEIGHTS
 from tests.conftest import DATA_DIR
 from train.__main__ import main as train_main
+from train.calibrate import reliability
 from train.data import MNIST_MD5, DatasetError, prepare_mnist
 
 SHIPPED_METRICS = WEIGHTS.parent / "metrics.json"
@@ -24,6 +26,8 @@ PLOTS = (
     "confusion_matrix.png",
     "uploads_predictions.png",
     "uploads_confusion_matrix.png",
+    "refusal.png",
+    "reliability.png",
 )
 
 
@@ -46,6 +50,8 @@ def run_training(output: Path, seed: int = 7) -> dict:
             "0",
             "--ema-decay",
             "0",  # ten steps: the moving average would still be the initial weights
+            "--outlier-pool",
+            "500",
         ]
     )
     assert code == 0
@@ -63,9 +69,15 @@ def test_training_writes_loadable_weights_metrics_and_plots(tmp_path, mnist_test
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["seed"] == 7
     assert sum(map(sum, metrics["confusion_matrix"])) == len(mnist_test.labels)
     assert {"torch", "torchvision", "python"} <= set(metrics["versions"])
-    assert metrics["uploads"]["images"] == 12 * 10 and len(metrics["uploads"]["per_variant_accuracy"]) == 12
+    assert metrics["uploads"]["images"] == 12 * 10 and len(metrics["uploads"]["per_variant"]) == 12
     # Five steps of Adam already beat chance by far: the loop really trains.
     assert metrics["test_accuracy"] > 0.5
+    # The calibration is chosen on validation (its rule: at most 1 % of its digits refused) and shipped
+    # beside the weights, with its checksum.
+    verify(tmp_path / "run" / CALIBRATION_NAME)
+    calibration = Calibration.beside(tmp_path / "run" / "weights.pt")
+    assert metrics["calibration"] == {"temperature": calibration.temperature, "refuse_below": calibration.refuse_below}
+    assert metrics["validation"]["digits"] == 2 * 5000 and metrics["validation"]["digits_refused"] <= 0.01
 
 
 def test_same_seed_same_weights(tmp_path, mnist_test):
@@ -78,15 +90,20 @@ def test_same_seed_same_weights(tmp_path, mnist_test):
     assert all(torch.equal(a[key], b[key]) for key in a)
 
 
-def test_shipped_weights_reach_the_target_and_their_recorded_accuracy(shipped_model, mnist_test):
-    """The README's MNIST figure: at least 99.0 %, computed here from the shipped weights, and what
-    training recorded for them (10 epochs, the default)."""
+def test_shipped_weights_reach_the_target_and_their_recorded_accuracy(shipped_model, shipped_calibration, mnist_test):
+    """The README's MNIST figures, computed here from the shipped weights and calibration, and what
+    training recorded for them (10 epochs, the default): accuracy at least 99.0 %, at most 1 % refused
+    as "not a digit", expected calibration error at most 0.5 %."""
     metrics = json.loads(SHIPPED_METRICS.read_text())
     with torch.inference_mode():
-        predictions = shipped_model(mnist_test.normalized()).argmax(dim=1)
-    accuracy = (predictions == mnist_test.labels).float().mean().item()
-    assert accuracy >= 0.990
+        probabilities = shipped_calibration.probabilities(shipped_model(mnist_test.normalized()))
+    accuracy = (probabilities.argmax(dim=1) == mnist_test.labels).float().mean().item()
+    refused = shipped_calibration.refused(probabilities).float().mean().item()
+    ece = reliability(probabilities, mnist_test.labels).ece
+    assert accuracy >= 0.990 and refused <= 0.01 and ece <= 0.005
     assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    assert refused == pytest.approx(metrics["test_refused"], abs=1e-9)
+    assert ece == pytest.approx(metrics["test_ece"], abs=1e-6)
     assert metrics["hyperparameters"]["epochs"] == 10 and metrics["weights_sha256"] == verify(WEIGHTS)
 
 

@@ -16,7 +16,7 @@ from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import VARIANTS, build_uploads
 from harness.launcher import Deployment
 from model.preprocess import preprocess_image_bytes
-from train.upload_eval import predict_files
+from train.upload_eval import predict_files, served
 
 DIGITS_PER_VARIANT = 200
 PHOTOS_PER_VARIANT = 60
@@ -52,8 +52,9 @@ def photos(mnist_pixels, mnist_test):
     return build_photos(mnist_pixels, mnist_test.labels.numpy(), range(PHOTOS_PER_VARIANT))
 
 
-def test_every_photo_variant_is_read_accurately_offline(photos, shipped_model):
-    predictions = predict_files(shipped_model, [photo.data for photo in photos]).tolist()
+def test_every_photo_variant_is_read_accurately_offline(photos, shipped_model, shipped_calibration):
+    # A photo refused as "not a digit" counts as wrong.
+    predictions = predict_files(shipped_model, shipped_calibration, [photo.data for photo in photos]).answers.tolist()
     hits: dict[str, int] = defaultdict(int)
     for photo, predicted in zip(photos, predictions, strict=True):
         hits[photo.variant] += predicted == photo.label
@@ -61,12 +62,12 @@ def test_every_photo_variant_is_read_accurately_offline(photos, shipped_model):
     assert min(accuracy.values()) >= MIN_PHOTO_ACCURACY, accuracy
 
 
-def test_typed_digits_in_every_installed_font(shipped_model):
+def test_typed_digits_in_every_installed_font(shipped_model, shipped_calibration):
     typed = build_typed()
     if not typed:
         pytest.skip("no TrueType or OpenType font on this machine")
     assert len(typed) >= 300
-    predictions = predict_files(shipped_model, [photo.data for photo in typed]).tolist()
+    predictions = predict_files(shipped_model, shipped_calibration, [photo.data for photo in typed]).answers.tolist()
     correct = sum(p == photo.label for p, photo in zip(predictions, typed, strict=True))
     assert correct / len(typed) >= MIN_TYPED_ACCURACY
 
@@ -78,13 +79,13 @@ def test_the_photo_set_is_deterministic(mnist_pixels, mnist_test):
     assert len({p.variant for p in first}) == len(PHOTO_VARIANTS) >= 14
 
 
-def test_photos_over_http_agree_with_offline(deployment: Deployment, photos, shipped_model):
-    """One photo of each variant in four through the live service: the same digit as offline."""
+def test_photos_over_http_agree_with_offline(deployment: Deployment, photos, shipped_model, shipped_calibration):
+    """One photo of each variant in four through the live service: the same answer as offline (the
+    digit, or the same refusal)."""
     chosen = photos[::4]
-    offline = predict_files(shipped_model, [photo.data for photo in chosen]).tolist()
+    offline = predict_files(shipped_model, shipped_calibration, [photo.data for photo in chosen]).answers.tolist()
     answers = classify_all(f"{deployment.proxy}/classify", [photo.data for photo in chosen])
-    served = [a.body["predicted_digit"] if a.status == 200 else -1 for a in answers]
-    assert served == offline
+    assert [served(a.status, a.body) for a in answers] == offline
 
 
 def test_handdrawn_digits_offline(shipped_model):

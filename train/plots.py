@@ -152,7 +152,7 @@ def plot_refusal(curve: TradeOff, threshold: float, path: Path) -> None:
         xscale="symlog",
         xlim=(0, 100),
         ylim=(0, 101),
-        xlabel="validation digits refused (%, augmented as in training)",
+        xlabel="validation digits refused (%, each as written and as augmented in training)",
         ylabel="validation outliers refused (%)",
         title="Refusing non-digits: the trade-off on the validation split",
     )
@@ -168,8 +168,8 @@ def plot_reliability(diagram: Reliability, path: Path, title: str = "MNIST test 
     shown = [i for i, count in enumerate(diagram.counts) if count]
     axis.bar([centres[i] for i in shown], [diagram.accuracy[i] for i in shown], width=width * 0.9, label="accuracy")
     axis.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
-    axis.plot([diagram.confidence[i] for i in shown], [diagram.accuracy[i] for i in shown], "o", color="C3",
-              label="mean confidence of the bin")  # fmt: skip
+    axis.plot([centres[i] for i in shown], [diagram.confidence[i] for i in shown], "o", color="C3",
+              label="mean top probability of the bin")  # fmt: skip
     for i in shown:
         axis.text(centres[i], 0.02, str(diagram.counts[i]), rotation=90, ha="center", fontsize=7, color="white")
     axis.set(

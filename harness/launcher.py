@@ -15,6 +15,7 @@ the command that stops it: ``make stop``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -52,6 +53,10 @@ PROXY_STOP_GRACE_SECONDS = Settings().shutdown_timeout + 5.0
 READY_POLL_SECONDS = 0.25
 WATCH_SECONDS = 0.2  # how often the launcher checks its children and for a stop request
 GROUPS_FILE = "groups.json"  # in the run directory: the process groups of the running deployment
+# What TorchServe's processes run (launcher, Java frontend, Python workers): how a recorded PID is told
+# apart from a stranger that reused it.
+TORCHSERVE_COMMANDS = ("bin/torchserve", "org.pytorch.serve.ModelServer", "ts/model_service_worker.py")
+CLOCK_SLACK_SECONDS = 1.0  # a process's start time is read in clock ticks, a file's time in nanoseconds
 
 
 class Interrupted(Exception):
@@ -351,18 +356,57 @@ def _killpg(pgid: int, sig: signal.Signals) -> None:
 
 
 def leftovers(run_dir: Path) -> list[int]:
-    """Process groups of an earlier run in ``run_dir`` that are still alive: its recorded groups, and
-    the group of the TorchServe whose pid file is there."""
+    """Process groups of an earlier run in ``run_dir`` that are still alive and still ours: its recorded
+    groups, and the group of the TorchServe whose pid file is there. A record that names no process of
+    ours (the run ended without removing it, and its PID may since belong to a stranger) is removed."""
     groups: set[int] = set()
     recorded = run_dir / GROUPS_FILE
     if recorded.exists():
         with suppress(ValueError, KeyError, TypeError):
-            groups.update(int(group) for group in json.loads(recorded.read_text())["groups"])
+            listed = {int(group) for group in json.loads(recorded.read_text())["groups"]}
+            groups.update(group for group in listed if ours(group, recorded.stat().st_mtime, in_group=True))
+        if not groups:
+            recorded.unlink(missing_ok=True)
     pid_file = run_dir / "tmp" / ".model_server.pid"  # TorchServe's own, in the TMPDIR we give it
     if pid_file.exists():
-        with suppress(ValueError, ProcessLookupError):
-            groups.add(os.getpgid(int(pid_file.read_text().strip())))
+        with suppress(ValueError, ProcessLookupError, PermissionError):
+            pid = int(pid_file.read_text().strip())
+            if ours(pid, pid_file.stat().st_mtime):
+                groups.add(os.getpgid(pid))
+            else:
+                pid_file.unlink(missing_ok=True)
     return sorted(group for group in groups if group_alive(group))
+
+
+def ours(pid: int, recorded_at: float, in_group: bool = False) -> bool:
+    """Whether ``pid`` (with ``in_group``: any process of the group it leads) is a process this launcher
+    starts, started no later than it was recorded at: a PID reused since started after its record. A
+    process we may not inspect (another user's) is not ours."""
+    candidates: list[psutil.Process] = []
+    with suppress(psutil.Error):
+        candidates.append(psutil.Process(pid))
+    if in_group:
+        candidates += [p for p in psutil.process_iter() if p.pid != pid and _group_of(p.pid) == pid]
+    for process in candidates:
+        with suppress(psutil.Error):
+            if process.create_time() <= recorded_at + CLOCK_SLACK_SECONDS and is_our_command(process.cmdline()):
+                return True
+    return False
+
+
+def is_our_command(command: list[str]) -> bool:
+    """TorchServe's launcher, frontend and workers, or the proxy, as :func:`start_torchserve` and
+    :func:`start_proxy` run them."""
+    line = " ".join(command)
+    proxy = any(a == "-m" and b == "proxy" for a, b in itertools.pairwise(command))
+    return proxy or any(marker in line for marker in TORCHSERVE_COMMANDS)
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None
 
 
 def stop_leftovers(run_dir: Path) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness import launcher
 from harness.launcher import GROUPS_FILE, ROOT, free_port
 from tests.conftest import READY_TIMEOUT
 from tests.test_serve_command import _lines_of, _wait_for_line
@@ -138,13 +139,10 @@ def test_every_way_of_stopping_leaves_nothing_and_the_next_start_works(how, tmp_
 
 
 def test_an_earlier_run_still_alive_is_reported_with_the_command_that_stops_it(tmp_path, model_store):
-    """Something of an earlier run (here a stand-in process group, orphaned as a leftover would be) is
-    still alive: the start refuses and says how to stop it; `make stop` stops it; then nothing is left."""
-    orphan = (
-        "import subprocess as s; "
-        "print(s.Popen(['sleep', '300'], start_new_session=True, stdout=s.DEVNULL, stderr=s.DEVNULL).pid)"
-    )
-    pid = int(subprocess.run([sys.executable, "-c", orphan], capture_output=True, text=True, check=True).stdout)
+    """Something of an earlier run (here a stand-in process group, orphaned as a leftover would be, whose
+    command line is the proxy's) is still alive: the start refuses and says how to stop it; `make stop`
+    stops it; then nothing is left."""
+    pid = orphan(PROXY_STAND_IN)
     try:
         (tmp_path / GROUPS_FILE).write_text(json.dumps({"launcher": 1, "groups": [pid]}))
         arguments = f"--free-torchserve-ports --run-dir {tmp_path} --model-store {model_store}"
@@ -163,6 +161,53 @@ def test_an_earlier_run_still_alive_is_reported_with_the_command_that_stops_it(t
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_stale_record_naming_a_strangers_process_is_not_ours(tmp_path):
+    """After a run that left its records (TorchServe's pid file, our groups file), their PID now belongs
+    to another program: the start goes on (the records removed) and `make stop` leaves it alone. The
+    stranger has the recorded PIDs but started after the records were written, and runs something else."""
+    (tmp_path / "tmp").mkdir()
+    pid_file, groups = tmp_path / "tmp" / ".model_server.pid", tmp_path / GROUPS_FILE
+    stranger = orphan(["sleep", "300"])
+    try:
+        pid_file.write_text(f"{stranger}\n")
+        groups.write_text(json.dumps({"launcher": 1, "groups": [stranger]}))
+        past = time.time() - 60  # the records were written a minute before the stranger started
+        for record in (pid_file, groups):
+            os.utime(record, (past, past))
+        assert launcher.why_not_start(tmp_path, launcher.Ports.free()) is None
+        assert not pid_file.exists() and not groups.exists()
+        # A record written after the stranger started, but naming a command that is not ours, is not ours.
+        groups.write_text(json.dumps({"launcher": 1, "groups": [stranger]}))
+        assert launcher.stop_leftovers(tmp_path) == 0
+        assert psutil.Process(stranger).status() != psutil.STATUS_ZOMBIE
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stranger, signal.SIGKILL)
+
+
+def test_our_commands_are_told_from_others():
+    assert launcher.is_our_command([sys.executable, "-m", "proxy", "--port", "8000"])
+    assert launcher.is_our_command(["/srv/.venv/bin/python", "/srv/.venv/bin/torchserve", "--start", "--foreground"])
+    assert launcher.is_our_command(["java", "-Dmodel_server_home=/x", "org.pytorch.serve.ModelServer"])
+    assert launcher.is_our_command(["python", "/v/lib/python3.11/site-packages/ts/model_service_worker.py"])
+    assert not launcher.is_our_command(["sleep", "300"])
+    assert not launcher.is_our_command(["vim", "proxy.py"])
+
+
+PROXY_STAND_IN = [sys.executable, "-c", "import time; time.sleep(300)", "-m", "proxy"]
+
+
+def orphan(command: list[str]) -> int:
+    """Start ``command`` in a session of its own, orphaned (its parent exits at once), as a leftover
+    of an earlier run would be; its PID."""
+    start = (
+        "import subprocess as s, sys; "
+        "print(s.Popen(sys.argv[1:], start_new_session=True, stdout=s.DEVNULL, stderr=s.DEVNULL).pid)"
+    )
+    ran = subprocess.run([sys.executable, "-c", start, *command], capture_output=True, text=True, check=True)
+    return int(ran.stdout)
 
 
 def test_a_port_in_use_is_named(tmp_path, model_store):

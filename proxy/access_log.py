@@ -33,6 +33,7 @@ FLUSH_BYTES = 64 * 1024
 # PIPE_BUF bytes reaches it whole, so each write is whole lines within that size and no two
 # processes' lines interleave mid-line.
 ATOMIC_WRITE = select.PIPE_BUF
+LOG_ENCODING = "utf-8"  # the widest encoding a console uses for these characters: sizes are counted in it
 
 
 class AccessLogBuffer:
@@ -75,16 +76,18 @@ class AccessLogBuffer:
 
 
 def whole_line_chunks(lines: list[str], limit: int) -> Iterator[str]:
-    """``lines`` joined into chunks of at most ``limit`` characters (a longer line alone), never
-    splitting a line."""
+    """``lines`` joined into chunks of at most ``limit`` bytes once encoded (a longer line alone), never
+    splitting a line. Bytes, not characters: PIPE_BUF counts bytes, and a client's User-Agent may hold
+    characters of several bytes each."""
     chunk: list[str] = []
     size = 0
     for line in lines:
-        if chunk and size + len(line) > limit:
+        length = len(line.encode(LOG_ENCODING, errors="replace"))
+        if chunk and size + length > limit:
             yield "".join(chunk)
             chunk, size = [], 0
         chunk.append(line)
-        size += len(line)
+        size += length
     if chunk:
         yield "".join(chunk)
 

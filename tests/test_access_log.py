@@ -83,3 +83,8 @@ def test_a_flush_writes_whole_lines_in_pipe_sized_pieces():
     assert "".join(chunks) == "".join(lines)
     assert all(len(chunk) <= access_log.ATOMIC_WRITE and chunk.endswith("\n") for chunk in chunks)
     assert list(access_log.whole_line_chunks(["y" * 5000 + "\n"], 4096)) == ["y" * 5000 + "\n"]
+    # Sizes are bytes: lines of three-byte characters fill a chunk three times faster than ASCII ones.
+    wide = ["€" * 99 + "\n"] * 100
+    chunks = list(access_log.whole_line_chunks(wide, access_log.ATOMIC_WRITE))
+    assert "".join(chunks) == "".join(wide)
+    assert all(len(chunk.encode()) <= access_log.ATOMIC_WRITE for chunk in chunks)

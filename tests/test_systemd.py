@@ -12,6 +12,7 @@ import pytest
 
 from harness.launcher import ROOT, STOP_GRACE_SECONDS
 from proxy.settings import Settings
+from tests.conftest import skip_unless_required
 
 UNIT = ROOT / "deploy" / "systemd" / "goclassify.service"
 INSTALLED_AT = "/opt/goclassify"
@@ -44,7 +45,7 @@ def here(tmp_path: Path) -> Path:
 def analyze() -> str:
     tool = shutil.which("systemd-analyze")
     if tool is None:
-        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+        skip_unless_required("systemd-analyze is not installed (Debian package systemd)")
     return tool
 
 

@@ -16,6 +16,7 @@ from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import VARIANTS, build_uploads
 from harness.launcher import Deployment
 from model.preprocess import preprocess_image_bytes
+from tests.conftest import skip_unless_required
 from train.upload_eval import predict_files, served
 
 DIGITS_PER_VARIANT = 200
@@ -67,7 +68,7 @@ def test_every_photo_variant_is_read_accurately_offline(photos, shipped_model, s
 def test_typed_digits_in_every_installed_font(shipped_model, shipped_calibration):
     typed = build_typed()
     if not typed:
-        pytest.skip("no TrueType or OpenType font on this machine")
+        skip_unless_required("no TrueType or OpenType font on this machine")
     assert len(typed) >= 300
     predictions = predict_files(shipped_model, shipped_calibration, [photo.data for photo in typed]).answers.tolist()
     correct = sum(p == photo.label for p, photo in zip(predictions, typed, strict=True))

@@ -147,11 +147,8 @@ def explained(
     box = {"x": left, "y": top, "width": right - left, "height": bottom - top}
     seen = {"model_input_png": model_input_png(item.tensor), "digit_box": box}
     if isinstance(prediction, NotADigitError):
-        prediction.prediction |= seen
-        return prediction
-    if isinstance(prediction, InvalidImageError):
-        return prediction
-    return prediction | seen
+        prediction.prediction |= seen  # a refusal shows what the model saw too
+    return prediction if isinstance(prediction, InvalidImageError) else prediction | seen
 
 
 def model_input_png(tensor: torch.Tensor) -> str:

@@ -11,7 +11,8 @@ stopped too and the exit status says so, so that whoever supervises the service 
 Kubernetes, ``make serve``) restarts it whole instead of running on with fewer processes.
 
 Prometheus counters are summed over the processes (prometheus_client's multiprocess mode, which
-keeps them in files in a private directory), so ``/metrics`` is the same whichever process answers.
+keeps them in files in a private directory, proxy/metrics_dir.py), so ``/metrics`` is the same
+whichever process answers.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
-import tempfile
 from collections.abc import Callable
 
+from proxy import metrics_dir as metrics_dir_module
 from proxy.settings import Settings
 
 logger = logging.getLogger("goclassify.proxy")
@@ -34,8 +35,8 @@ METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client w
 
 def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
     """Run ``run(settings, reuse_port=True)`` in ``settings.processes`` processes until they end."""
-    metrics_dir = tempfile.mkdtemp(prefix="goclassify-proxy-metrics-")
-    os.environ[METRICS_DIR_VARIABLE] = metrics_dir  # before any child imports prometheus_client
+    metrics_dir, lock = metrics_dir_module.claim()  # and the directories of killed proxies removed
+    os.environ[METRICS_DIR_VARIABLE] = str(metrics_dir)  # before any child imports prometheus_client
     context = multiprocessing.get_context("fork")  # no event loop exists yet in this process
     children = [
         context.Process(target=_serve_one, args=(run, settings), name=f"proxy-{n}") for n in range(settings.processes)
@@ -73,6 +74,7 @@ def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
                 stop_all(0)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+        os.close(lock)
     # A process the stop reached before its event loop took over SIGTERM ends by the signal itself:
     # that is a clean stop too.
     stopped = (0, -signal.SIGTERM)

@@ -26,6 +26,7 @@ from tests.conftest import skip_unless_required
 from tests.http_helpers import multipart, request, upload, upload_many
 
 PROJECT = "goclassify-test"  # not the user's `goclassify`: the test never touches a stack of theirs
+KEYS_VOLUME = f"{PROJECT}_torchserve-keys"
 BUILD_TIMEOUT = 1200.0
 READY_TIMEOUT = 180.0
 # The TorchServe ports of config.properties: inference, management, metrics, and the gRPC pair.
@@ -131,6 +132,8 @@ def test_only_the_proxy_port_is_published_and_every_container_is_locked_down(sta
         processes = subprocess.run(["docker", "top", container["Id"], "-o", "pid,uid"], capture_output=True, text=True)
         uids = {line.split()[1] for line in processes.stdout.splitlines()[1:]}
         assert uids == {"10001"}, (service, processes.stdout)
+    keys = subprocess.run(["docker", "volume", "inspect", KEYS_VOLUME], capture_output=True, text=True, check=True)
+    assert json.loads(keys.stdout)[0]["Options"]["type"] == "tmpfs"  # the non-expiring keys stay off disk
 
 
 def test_torchserve_is_unreachable_from_the_host(stack: Stack):
@@ -184,6 +187,10 @@ def test_down_drains_a_request_in_flight_and_is_quick(stack: Stack, mnist_pixels
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["predicted_digit"] == int(mnist_test.labels[7])
     exit_codes = {service: stack.container(service)["State"]["ExitCode"] for service in ("pod", "proxy", "torchserve")}
     assert 137 not in exit_codes.values(), exit_codes
+    # Stopped, the keys' tmpfs is unmounted: TorchServe's key file is gone with it.
+    listing = ["docker", "run", "--rm", "--user", "10001", "-v", f"{KEYS_VOLUME}:/keys", "goclassify-proxy:1.0.0"]
+    left = subprocess.run([*listing, "ls", "-A", "/keys"], capture_output=True, text=True, check=True, timeout=60)
+    assert left.stdout.strip() == ""
 
     stack.compose("start")
     wait_healthy(stack.url)

@@ -216,7 +216,7 @@ def choose_calibration(
     return calibration, curve, summary
 
 
-def test_figures(model: MnistClassifier, calibration: Calibration, test: Split) -> dict:
+def read_test_set(model: MnistClassifier, calibration: Calibration, test: Split) -> dict:
     """The MNIST test set, read once: accuracy, refusals, accuracy on what is answered, ECE."""
     logits = logits_of(model, test.normalized())
     probabilities = calibration.probabilities(logits)
@@ -250,7 +250,7 @@ def write_outputs(
     calibration, curve, chosen_on = choose_calibration(args, model, validation)
     calibration.save(out / CALIBRATION_NAME)
     write_sum(out / CALIBRATION_NAME)
-    final = test_figures(model, calibration, test)
+    final = read_test_set(model, calibration, test)
     probabilities, predictions = final.pop("probabilities"), final.pop("predictions")
     plots.plot_curves(history, out / "curves.png")
     plots.plot_prediction_grid(test.images, test.labels, predictions, out / "predictions.png")

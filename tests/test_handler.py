@@ -199,29 +199,30 @@ def test_big_upload_is_classified(service, mnist_pixels, mnist_test):
     assert status == 200 and body["predicted_digit"] == int(mnist_test.labels[5])
 
 
-def test_corrupted_weights_stop_the_worker_loudly(model_store, tmp_path):
-    """A weights file damaged inside the archive: the handler refuses to start, naming the file and both digests."""
-    with zipfile.ZipFile(model_store / "mnist.mar") as archive:
-        archive.extractall(tmp_path)
-    data = bytearray((tmp_path / "weights.pt").read_bytes())
-    data[-100] ^= 0xFF
-    (tmp_path / "weights.pt").write_bytes(bytes(data))
-    sys.path.insert(0, str(tmp_path))
-    try:
-        with pytest.raises(IntegrityError, match=r"weights.pt is corrupt or not the recorded file"):
-            TsModelLoader().load("mnist", str(tmp_path), "mnist_handler", None, 8, metrics_cache=_metrics())
-    finally:
-        sys.path.remove(str(tmp_path))
+def flipped_byte(data: bytes) -> bytes:
+    damaged = bytearray(data)
+    damaged[-100] ^= 0xFF
+    return bytes(damaged)
 
 
-def test_an_edited_calibration_stops_the_worker_loudly(model_store, tmp_path):
-    """The refusal threshold inside the archive lowered by hand: the worker does not start with it."""
+def threshold_lowered(_: bytes) -> bytes:
+    return b'{"temperature": 1.0, "refuse_below": 0.0}\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [("weights.pt", flipped_byte), ("calibration.json", threshold_lowered)],
+    ids=["weights damaged", "refusal threshold lowered by hand"],
+)
+def test_a_changed_weights_or_calibration_file_stops_the_worker_loudly(model_store, tmp_path, name, damage):
+    """A file inside the archive that decides the answers, changed: the handler refuses to start,
+    naming the file and both digests."""
     with zipfile.ZipFile(model_store / "mnist.mar") as archive:
         archive.extractall(tmp_path)
-    (tmp_path / "calibration.json").write_text('{"temperature": 1.0, "refuse_below": 0.0}\n')
+    (tmp_path / name).write_bytes(damage((tmp_path / name).read_bytes()))
     sys.path.insert(0, str(tmp_path))
     try:
-        with pytest.raises(IntegrityError, match=r"calibration.json is corrupt or not the recorded file"):
+        with pytest.raises(IntegrityError, match=rf"{name} is corrupt or not the recorded file"):
             TsModelLoader().load("mnist", str(tmp_path), "mnist_handler", None, 8, metrics_cache=_metrics())
     finally:
         sys.path.remove(str(tmp_path))

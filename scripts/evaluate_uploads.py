@@ -128,8 +128,7 @@ def refusal_table(uploads: list[Upload], labels: list[int], readings: Readings) 
     lines = ["| variant | refused as not a digit | accuracy on the answered | ECE |", "|---|---:|---:|---:|"]
     for variant in dict.fromkeys(v for v, label in zip(variants, labels, strict=True) if label >= 0):
         members = torch.from_numpy(variants == variant)
-        part = Readings(readings.probabilities[members], readings.found[members], readings.refused[members])
-        shown = figures(part, truth[members])
+        shown = figures(readings.subset(members), truth[members])
         lines.append(
             f"| {variant} | {100 * shown['refused']:.1f}% | {100 * shown['accuracy_answered']:.2f}% "
             f"| {100 * shown['ece']:.2f}% |"

@@ -87,7 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--digits-refused",
         type=float,
         default=0.01,
-        help="the refusal threshold refuses at most this share of the (augmented) validation digits",
+        help="the refusal threshold refuses at most this share of the validation digits (as written and augmented)",
     )
     parser.add_argument(
         "--validation-only",

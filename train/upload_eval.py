@@ -16,7 +16,7 @@ import torch
 
 from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import Upload, build_uploads
-from model.calibration import Calibration
+from model.calibration import NOT_A_DIGIT, Calibration
 from model.network import NUM_CLASSES, MnistClassifier
 from model.preprocess import NoDigitError, preprocess_image_bytes
 from train import plots
@@ -41,6 +41,10 @@ class Readings:
         """The best digit of each file (what ``?best_guess=1`` answers), NOT_FOUND where none was found."""
         return torch.where(self.found, self.probabilities.argmax(dim=1), NOT_FOUND)
 
+    def subset(self, members: torch.Tensor) -> Readings:
+        """The readings of the files where ``members`` (a boolean mask) is true."""
+        return Readings(self.probabilities[members], self.found[members], self.refused[members])
+
     @property
     def answers(self) -> torch.Tensor:
         """The digit answered, REFUSED where the file is refused, NOT_FOUND where no digit was found."""
@@ -53,7 +57,7 @@ def served(status: int, body: dict) -> int:
         return int(body["predicted_digit"])
     if status != 422:
         raise ValueError(f"not an answer about the image: HTTP {status} {body}")
-    return REFUSED if body.get("error") == "not a digit" else NOT_FOUND
+    return REFUSED if body.get("error") == NOT_A_DIGIT else NOT_FOUND
 
 
 def predict_files(model: MnistClassifier, calibration: Calibration, files: list[bytes]) -> Readings:
@@ -122,8 +126,7 @@ def evaluate_on_uploads(
     per_variant = {}
     for variant in dict.fromkeys(variants.tolist()):
         members = torch.from_numpy(variants == variant)
-        part = Readings(readings.probabilities[members], readings.found[members], readings.refused[members])
-        per_variant[variant] = figures(part, truth[members])
+        per_variant[variant] = figures(readings.subset(members), truth[members])
     names = {NOT_FOUND: "none found", REFUSED: "not a digit"}
     plots.plot_upload_grid(uploads, truth, readings.answers, out / GRID_NAME, names)
     found = readings.found

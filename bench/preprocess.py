@@ -19,7 +19,7 @@ from PIL import Image
 
 from evaluation.imaging import encode, png
 from evaluation.photos import Scene, render
-from model.preprocess import preprocess_image_bytes
+from model.preprocess import preprocess_upload
 from scripts.build_mar import ROOT
 from train.data import load_split, prepare_mnist
 
@@ -40,7 +40,7 @@ def median_seconds(data: bytes, rounds: int) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        preprocess_image_bytes(data)
+        preprocess_upload(data)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -51,7 +51,7 @@ def timings(digit: np.ndarray) -> dict[str, float]:
     cv2.setNumThreads(1)
     uploads = sample_uploads(digit)
     for data in uploads.values():  # warm caches and imports
-        preprocess_image_bytes(data)
+        preprocess_upload(data)
     return {name: median_seconds(data, ROUNDS[name]) for name, data in uploads.items()}
 
 

@@ -22,7 +22,7 @@ from evaluation.imaging import png
 from harness import launcher as serve
 from harness.launcher import ROOT
 from model.network import load_model
-from model.preprocess import preprocess_image_bytes
+from model.preprocess import preprocess_upload
 from scripts.build_mar import WEIGHTS
 from train.data import load_split, prepare_mnist
 
@@ -54,7 +54,7 @@ def handler_costs(files: list[bytes], digit: np.ndarray) -> None:
     """Per-request work inside a worker, without any serving around it."""
     for name, seconds in preprocess_timings(digit).items():
         print(f"decode + preprocess, {name}: median {1e6 * seconds:.0f} µs")
-    model, tensors = load_model(str(WEIGHTS)), [preprocess_image_bytes(d) for d in files[:16]]
+    model, tensors = load_model(str(WEIGHTS)), [preprocess_upload(d).tensors[0] for d in files[:16]]
     torch.set_num_threads(1)
     with torch.inference_mode():
         for size in (1, 8, 16):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -102,12 +103,15 @@ def _paper(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 def form_box(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     height, width = _frame(rng)
     image = _paper(height, width, rng)
-    box = round(rng.uniform(0.12, 0.3) * min(height, width))
-    gap = 0 if rng.random() < 0.5 else round(rng.uniform(0.05, 0.3) * box)
     count = 1 if rng.random() < 0.5 else int(rng.integers(3, 7))
+    gap_share = 0.0 if rng.random() < 0.5 else rng.uniform(0.05, 0.3)
+    # The whole row in the frame, as a person photographs the box they filled in.
+    widest = 0.9 * width / (count + (count - 1) * gap_share)
+    box = round(min(rng.uniform(0.12, 0.3) * min(height, width), widest))
+    gap = round(gap_share * box)
     filled = int(rng.integers(count))
     row = count * box + (count - 1) * gap
-    left0 = round((width - min(row, width - 4)) / 2 + rng.uniform(-0.1, 0.1) * width)
+    left0 = round((width - row) / 2 + rng.uniform(-0.5, 0.5) * (width - row) * 0.8)
     top = round((height - box) / 2 + rng.uniform(-0.2, 0.2) * height)
     line = np.zeros((height, width), np.float32)
     thickness = max(1, round(box * rng.uniform(0.01, 0.04)))
@@ -208,3 +212,33 @@ def build_conditions(
             index = FIRST_DIGIT + (k * step + number) % DIGITS_USED
             cases.append(Case(name, int(train_labels[index]), render(train_pixels[index], rng), index))
     return cases
+
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+def example_files() -> dict[str, Path]:
+    """Where one image of each condition is committed (docs/api.md's and the tests' examples)."""
+    return {name: EXAMPLES / f"{name}.jpg" for name in CONDITIONS}
+
+
+def main() -> None:
+    """Write the second image of each condition to evaluation/examples/ (``python -m evaluation.conditions``).
+
+    The second, because the first worksheet image is one the service refuses (how many of each
+    condition it reads is in docs/accuracy.md); the same position for every condition.
+    """
+    from train.data import load_split, prepare_mnist  # here: the module itself needs no dataset
+
+    data_dir = Path(__file__).resolve().parent.parent / "data"
+    prepare_mnist(data_dir)
+    train = load_split(data_dir, train=True)
+    cases = build_conditions(train.pixels(), train.labels.numpy())
+    for name, path in example_files().items():
+        case = [c for c in cases if c.condition == name][1]
+        path.write_bytes(case.data)
+        print(f"{path}: the digit {case.label} (training image {case.index})")
+
+
+if __name__ == "__main__":
+    main()

@@ -30,10 +30,12 @@ from ts.context import Context
 from ts.torch_handler.base_handler import BaseHandler
 
 from model.calibration import CALIBRATION_NAME, Calibration, NotADigitError
+from model.errors import InvalidImageError
 from model.image_batch import ImageBatchError, is_packed, unpack_images, wants_explanation
 from model.integrity import SUMS_NAME, verify
 from model.network import NUM_CLASSES, load_model
-from model.preprocess import MNIST_MEAN, MNIST_STD, InvalidImageError, Preprocessed, preprocess_upload
+from model.preprocess import MNIST_MEAN, MNIST_STD, Preprocessed, preprocess_upload
+from model.verify import Reading, read_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +80,21 @@ class MnistHandler(BaseHandler):
         rows = [request_images(row) for row in data]
         per_row = self.preprocess([images for images, _, _ in rows])
         inputs = [item for row in per_row for item in row]
-        valid = [item.tensor for item in inputs if isinstance(item, Preprocessed)]
-        predictions = iter(self.postprocess(self.inference(torch.stack(valid)))) if valid else iter(())
-        answers = iter([next(predictions) if isinstance(item, Preprocessed) else item for item in inputs])
+        # Every candidate of every valid image in one forward pass; the model's scores choose each
+        # image's digit among its candidates (model/verify.py).
+        readings = read_uploads(
+            [item for item in inputs if isinstance(item, Preprocessed)], self.inference, self.calibration
+        )
+        predictions, chosen = iter(self.postprocess(readings)), iter(readings)
+        answers = iter(
+            [(next(predictions), next(chosen)) if isinstance(item, Preprocessed) else (item, None) for item in inputs]
+        )
         responses: list[Prediction | list[Prediction]] = []
         for index, ((_, packed, explain), items) in enumerate(zip(rows, per_row, strict=True)):
-            mine = [next(answers) for _ in items]
+            read = [next(answers) for _ in items]
+            mine = [answer for answer, _ in read]
             if explain:
-                mine = [explained(answer, item) for answer, item in zip(mine, items, strict=True)]
+                mine = [explained(answer, item, reading) for (answer, reading), item in zip(read, items, strict=True)]
             if packed:  # a list, each item a prediction or its own error, HTTP 200
                 responses.append([error_item(a) if isinstance(a, InvalidImageError) else a for a in mine])
             elif isinstance(mine[0], InvalidImageError):
@@ -102,12 +111,14 @@ class MnistHandler(BaseHandler):
 
     @torch.inference_mode()
     def inference(self, batch: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-        """One forward pass for the whole batch; returns logits (N, 10)."""
+        """One forward pass for the whole batch of candidates; returns logits (N, 10)."""
         return self.model(batch.to(self.device)).cpu()
 
-    def postprocess(self, logits: torch.Tensor) -> list[Prediction | NotADigitError]:
-        """Calibrated probabilities; a row under the refusal threshold becomes "not a digit"."""
-        probabilities = self.calibration.probabilities(logits)
+    def postprocess(self, readings: list[Reading]) -> list[Prediction | NotADigitError]:
+        """Each image's chosen candidate's calibrated probabilities; under the refusal threshold, "not a digit"."""
+        if not readings:
+            return []
+        probabilities = torch.stack([reading.probabilities for reading in readings])
         refused = self.calibration.refused(probabilities).tolist()
         return [
             NotADigitError(prediction, self.calibration.refuse_below) if refuse else prediction
@@ -137,18 +148,31 @@ def error_item(error: InvalidImageError) -> Prediction:
 
 
 def explained(
-    prediction: Prediction | InvalidImageError, item: Preprocessed | InvalidImageError
+    prediction: Prediction | InvalidImageError, item: Preprocessed | InvalidImageError, reading: Reading | None
 ) -> Prediction | InvalidImageError:
-    """The prediction (or the "not a digit" refusal) with what the model saw: its 28x28 input as a
-    base64 PNG, and the box of what was read as the digit."""
-    if isinstance(item, InvalidImageError):
+    """The prediction (or the "not a digit" refusal) with what the model saw: the chosen candidate's
+    28x28 input as a base64 PNG and its box, and every candidate with its score, so a caller sees
+    which one won and by how much."""
+    if isinstance(item, InvalidImageError) or reading is None:
         return prediction
-    left, top, right, bottom = item.box
-    box = {"x": left, "y": top, "width": right - left, "height": bottom - top}
-    seen = {"model_input_png": model_input_png(item.tensor), "digit_box": box}
+    candidates = [
+        {"source": item.sources[k], "digit_box": as_box(item.box(k)), "score": reading.scores[k]}
+        for k in range(len(item.tensors))
+    ]
+    seen = {
+        "model_input_png": model_input_png(item.tensors[reading.chosen]),
+        "digit_box": as_box(item.box(reading.chosen)),
+        "chosen_candidate": reading.chosen,
+        "candidates": candidates,
+    }
     if isinstance(prediction, NotADigitError):
         prediction.prediction |= seen  # a refusal shows what the model saw too
     return prediction if isinstance(prediction, InvalidImageError) else prediction | seen
+
+
+def as_box(box: tuple[int, int, int, int]) -> dict[str, int]:
+    left, top, right, bottom = box
+    return {"x": left, "y": top, "width": right - left, "height": bottom - top}
 
 
 def model_input_png(tensor: torch.Tensor) -> str:

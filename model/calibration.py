@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from model.preprocess import InvalidImageError
+from model.errors import InvalidImageError
 
 CALIBRATION_NAME = "calibration.json"
 NOT_A_DIGIT = "not a digit"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
 import pytest
+import torch
 
 from harness import launcher as serve
 from model.calibration import Calibration
 from model.network import MnistClassifier, load_model
+from model.verify import model_input
 from scripts.build_mar import ROOT, WEIGHTS, build
 from train.data import Split, load_split, prepare_mnist
 
@@ -49,6 +51,12 @@ def shipped_model() -> MnistClassifier:
 @pytest.fixture(scope="session")
 def shipped_calibration() -> Calibration:
     return Calibration.beside(WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def service_input(shipped_model: MnistClassifier, shipped_calibration: Calibration) -> Callable[[bytes], torch.Tensor]:
+    """The (1, 28, 28) input the service reads for a file: its candidates verified by the shipped model."""
+    return lambda data: model_input(data, shipped_model, shipped_calibration)
 
 
 @pytest.fixture(scope="session")

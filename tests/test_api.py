@@ -19,10 +19,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 from PIL import Image
 
+from evaluation.conditions import example_files
 from evaluation.imaging import encode, png
 from harness import launcher as serve
 from harness.launcher import ROOT, Deployment
-from model.preprocess import MNIST_MEAN, MNIST_STD, preprocess_image_bytes
+from model.preprocess import MNIST_MEAN, MNIST_STD
 from proxy.access_log import FLUSH_SECONDS
 from tests.drawings import star_png
 from tests.http_helpers import multipart, request, response, upload, upload_many
@@ -59,7 +60,9 @@ def test_several_image_fields_get_a_list_in_order(deployment: Deployment, mnist_
     assert single["probabilities"] == pytest.approx(body[0]["probabilities"], abs=1e-6)
 
 
-def test_explain_adds_the_model_input_and_the_digit_box(deployment: Deployment, mnist_pixels, mnist_test):
+def test_explain_adds_the_model_input_and_the_digit_box(
+    deployment: Deployment, mnist_pixels, mnist_test, service_input
+):
     page = Image.new("L", (400, 300), 235)
     page.paste(Image.fromarray(255 - mnist_pixels[3]).resize((112, 112)), (250, 40))  # the digit at x 250, y 40
     files = [encode(page, "PNG"), encode(Image.new("L", (64, 48), 255), "PNG")]
@@ -74,13 +77,24 @@ def test_explain_adds_the_model_input_and_the_digit_box(deployment: Deployment, 
     assert box["height"] > 50
     seen = Image.open(io.BytesIO(base64.b64decode(explained["model_input_png"])))
     assert seen.size == (28, 28) and seen.mode == "L"
-    expected = raw_pixels(preprocess_image_bytes(files[0]))
+    expected = raw_pixels(service_input(files[0]))
     assert np.abs(np.asarray(seen, dtype=np.int16) - expected).max() <= 1
     assert blank == {"error": "no digit found in the image", "status": 422}
     status, plain = upload(f"{deployment.proxy}/classify", files[0])
     assert status == 200 and set(plain) == {"predicted_digit", "probabilities"}  # no explain: today's schema
     status, refused = upload(f"{deployment.proxy}/classify?explain=maybe", files[0])
     assert status == 400 and "explain" in refused["error"]
+
+
+def test_explain_names_the_candidate_the_model_chose_over_a_forms_box(deployment: Deployment):
+    """A digit in a printed box: the box with the digit is not a digit; without its lines, it is."""
+    data = example_files()["form-box"].read_bytes()
+    status, body = upload(f"{deployment.proxy}/classify?explain=1", data, content_type="image/jpeg")
+    assert status == 200 and body["predicted_digit"] == 6
+    assert_matches_spec("/classify", "post", status, body)
+    chosen, first = body["candidates"][body["chosen_candidate"]], body["candidates"][0]
+    assert chosen["source"] == "dark ink, lines removed" and chosen["score"] > 0.99 > first["score"]
+    assert body["digit_box"] == chosen["digit_box"]
 
 
 def test_explained_uploads_arriving_together_each_get_their_own_answer(

@@ -19,6 +19,7 @@ from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
 from ts.model_loader import TsModelLoader
 from ts.service import Service
 
+from evaluation.conditions import example_files
 from evaluation.imaging import encode, png
 from handler.mnist_handler import format_predictions
 from model.image_batch import LENGTH_BYTES, MAGIC, MAX_IMAGES_PER_REQUEST, pack_images
@@ -117,13 +118,33 @@ def test_an_explained_batch_carries_the_model_input_and_the_box(service, mnist_p
     results = predict(service, [{"body": pack_images([png(mnist_pixels[5]), blank], explain=True)}])
     (status, (explained, none)) = results[0]
     assert status == 200 and explained["predicted_digit"] == int(mnist_test.labels[5])
-    assert set(explained) == {"predicted_digit", "probabilities", "model_input_png", "digit_box"}
+    explanation = {"model_input_png", "digit_box", "chosen_candidate", "candidates"}
+    assert set(explained) == {"predicted_digit", "probabilities"} | explanation
+    assert explained["chosen_candidate"] == 0 and len(explained["candidates"]) == 1  # an MNIST PNG: as uploaded
     seen = Image.open(io.BytesIO(base64.b64decode(explained["model_input_png"])))
     assert seen.size == (28, 28) and np.array_equal(np.asarray(seen), mnist_pixels[5])  # an MNIST PNG, unchanged
     rows, cols = np.nonzero(mnist_pixels[5] / 255 >= INK_THRESHOLD)
     left, top, right, bottom = cols.min(), rows.min(), cols.max() + 1, rows.max() + 1
     assert explained["digit_box"] == {"x": left, "y": top, "width": right - left, "height": bottom - top}
     assert none == {"error": "no digit found in the image", "status": 422}
+
+
+# One image of each development condition (evaluation/conditions.py), committed as examples: the
+# digits of MNIST training images 55,016-55,019 (validation: never trained on).
+CONDITION_DIGITS = {"form-box": 6, "sticky-note": 3, "dim-light": 6, "worksheet-label": 6}
+
+
+@pytest.mark.parametrize("condition", list(CONDITION_DIGITS))
+def test_a_digit_in_an_everyday_condition_is_read(service, condition):
+    """In a form's box, on a sticky note on a desk, in a dim photo, beside a printed question number."""
+    data = example_files()[condition].read_bytes()
+    [(status, items)] = predict(service, [{"body": pack_images([data], explain=True)}])
+    [body] = items
+    assert status == 200 and body["predicted_digit"] == CONDITION_DIGITS[condition], body.get("candidates")
+    # The winner is the most digit-like candidate, each candidate is named with its score.
+    scores = [candidate["score"] for candidate in body["candidates"]]
+    assert scores[body["chosen_candidate"]] == max(scores)
+    assert max(body["probabilities"].values()) == pytest.approx(max(scores), abs=1e-6)
 
 
 def test_an_image_without_a_digit_is_422_alone(service, mnist_pixels, mnist_test):

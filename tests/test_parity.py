@@ -8,7 +8,7 @@ import torch
 from evaluation.imaging import png
 from evaluation.over_http import classify_all
 from harness.launcher import Deployment
-from model.preprocess import preprocess_image_bytes
+from model.preprocess import preprocess_upload
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -19,7 +19,7 @@ def test_every_mnist_test_image_over_http_matches_the_offline_model(
 ):
     files = [png(pixels) for pixels in mnist_pixels]
     assert len(files) == 10_000
-    offline_inputs = torch.stack([preprocess_image_bytes(data) for data in files])
+    offline_inputs = torch.cat([preprocess_upload(data).tensors for data in files])
     # The served preprocessing of an MNIST PNG is the training tensor: accuracy cannot drift.
     torch.testing.assert_close(offline_inputs, mnist_test.normalized(), atol=1e-6, rtol=0)
     with torch.inference_mode():

@@ -8,18 +8,24 @@ import torch
 from PIL import Image
 
 from evaluation.imaging import digit_image, encode, png
+from model.errors import InvalidImageError, NoDigitError
 from model.preprocess import (
     DIGIT_BOX,
     IMAGE_SIZE,
     MNIST_MEAN,
     MNIST_STD,
-    InvalidImageError,
-    NoDigitError,
     normalize,
-    preprocess_image_bytes,
+    preprocess_upload,
 )
 
 BACKGROUND = -MNIST_MEAN / MNIST_STD  # a black pixel after normalization
+
+
+def first_candidate(data: bytes, max_pixels: int | None = None) -> torch.Tensor:
+    """The first candidate the preprocessing proposes: the page's likelier polarity, the digit gathered."""
+    item = preprocess_upload(data) if max_pixels is None else preprocess_upload(data, max_pixels)
+    assert item.tensors.ndim == 4 and item.tensors.shape[1:] == (1, IMAGE_SIZE, IMAGE_SIZE)
+    return item.tensors[0]
 
 
 def raw(tensor: torch.Tensor) -> np.ndarray:
@@ -29,13 +35,13 @@ def raw(tensor: torch.Tensor) -> np.ndarray:
 
 def test_an_mnist_png_equals_the_training_tensor(mnist_test, mnist_pixels):
     for index in range(300):
-        got = preprocess_image_bytes(png(mnist_pixels[index]))
+        got = first_candidate(png(mnist_pixels[index]))
         assert got.shape == (1, IMAGE_SIZE, IMAGE_SIZE) and got.dtype == torch.float32
         torch.testing.assert_close(got, normalize(mnist_test.images[index]), atol=1e-6, rtol=0)
 
 
 def test_an_inverted_mnist_digit_is_turned_back(mnist_test, mnist_pixels):
-    got = preprocess_image_bytes(png(255 - mnist_pixels[7]))
+    got = first_candidate(png(255 - mnist_pixels[7]))
     torch.testing.assert_close(got, normalize(mnist_test.images[7]), atol=1e-5, rtol=0)
 
 
@@ -43,7 +49,7 @@ def test_sixteen_bit_png_keeps_its_scale(mnist_test, mnist_pixels):
     wide = mnist_pixels[3].astype(np.uint16) * 257  # 8-bit v -> 16-bit v * 257, the same intensity
     image = Image.fromarray(wide)
     assert image.mode.startswith("I;16")
-    got = preprocess_image_bytes(encode(image, "PNG"))
+    got = first_candidate(encode(image, "PNG"))
     torch.testing.assert_close(got, normalize(mnist_test.images[3]), atol=1e-5, rtol=0)
 
 
@@ -72,11 +78,13 @@ FORMATS = [
 
 
 @pytest.mark.parametrize(("fmt", "mode"), FORMATS)
-def test_every_format_and_mode_is_read_and_classified(fmt, mode, mnist_pixels, mnist_test, shipped_model):
+def test_every_format_and_mode_is_read_and_classified(
+    fmt, mode, mnist_pixels, mnist_test, shipped_model, service_input
+):
     correct = 0
     for index in range(10):
         data = encode(user_upload(mnist_pixels[index]).convert(mode), fmt)
-        tensor = preprocess_image_bytes(data)
+        tensor = service_input(data)
         assert tensor.shape == (1, IMAGE_SIZE, IMAGE_SIZE)
         assert torch.isfinite(tensor).all()
         with torch.inference_mode():
@@ -89,22 +97,22 @@ def test_transparent_background_counts_as_paper(mnist_pixels, mnist_test):
     ink = user_upload(mnist_pixels[0])
     rgba = Image.new("RGBA", ink.size, (0, 0, 0, 0))
     rgba.putalpha(Image.eval(ink, lambda v: 255 - v))  # opaque where the ink is
-    from_alpha = preprocess_image_bytes(encode(rgba, "PNG"))
-    on_white = preprocess_image_bytes(encode(ink, "PNG"))
+    from_alpha = first_candidate(encode(rgba, "PNG"))
+    on_white = first_candidate(encode(ink, "PNG"))
     torch.testing.assert_close(from_alpha, on_white, atol=0.02, rtol=0)
 
 
 def test_palette_with_transparency(mnist_pixels):
     image = user_upload(mnist_pixels[0]).convert("P")
     data = encode(image, "PNG", transparency=255)  # the white palette entry becomes transparent
-    tensor = preprocess_image_bytes(data)
+    tensor = first_candidate(data)
     assert raw(tensor).max() > 0.9 and raw(tensor)[0, 0] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_off_centre_digit_is_fitted_and_centred(mnist_pixels):
     canvas = Image.new("L", (600, 400), 255)
     canvas.paste(user_upload(mnist_pixels[0], 120), (430, 20))  # top-right corner
-    ink = raw(preprocess_image_bytes(encode(canvas, "PNG")))
+    ink = raw(first_candidate(encode(canvas, "PNG")))
     rows, cols = np.nonzero(ink > 0.05)
     assert rows.max() - rows.min() + 1 <= DIGIT_BOX and cols.max() - cols.min() + 1 <= DIGIT_BOX
     total = ink.sum()
@@ -117,7 +125,7 @@ def test_any_size_gives_a_28x28_tensor_or_no_digit(size):
     image = Image.new("L", size, 255)
     image.paste(0, (size[0] // 4, size[1] // 4, max(1, size[0] // 2), max(1, size[1] // 2)))
     try:
-        tensor = preprocess_image_bytes(encode(image, "PNG"))
+        tensor = first_candidate(encode(image, "PNG"))
     except NoDigitError:
         return
     assert tensor.shape == (1, IMAGE_SIZE, IMAGE_SIZE) and torch.isfinite(tensor).all()
@@ -136,7 +144,7 @@ def test_any_size_gives_a_28x28_tensor_or_no_digit(size):
 )
 def test_an_image_without_ink_has_no_digit(blank):
     with pytest.raises(NoDigitError, match="no digit found in the image") as caught:
-        preprocess_image_bytes(encode(blank, "JPEG" if blank.mode == "RGB" else "PNG"))
+        first_candidate(encode(blank, "JPEG" if blank.mode == "RGB" else "PNG"))
     assert caught.value.status == 422
 
 
@@ -145,8 +153,8 @@ def test_exif_orientation_is_honoured(mnist_pixels):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 CW to display": stored rotated the other way
     stored = upright.transpose(Image.Transpose.ROTATE_90)
-    rotated = preprocess_image_bytes(encode(stored, "JPEG", exif=exif, quality=95))
-    straight = preprocess_image_bytes(encode(upright, "JPEG", quality=95))
+    rotated = first_candidate(encode(stored, "JPEG", exif=exif, quality=95))
+    straight = first_candidate(encode(upright, "JPEG", quality=95))
     torch.testing.assert_close(rotated, straight, atol=0.15, rtol=0)
 
 
@@ -161,7 +169,7 @@ def test_exif_orientation_is_honoured(mnist_pixels):
 )
 def test_bad_input_raises_a_client_error(data, status, message):
     with pytest.raises(InvalidImageError, match=message) as caught:
-        preprocess_image_bytes(data)
+        first_candidate(data)
     assert caught.value.status == status
 
 
@@ -170,9 +178,9 @@ def test_pixel_cap_is_checked_before_decoding():
     image.paste(0, (1400, 800, 1600, 1200))  # something to find once decoding is allowed
     data = encode(image, "PNG")
     with pytest.raises(InvalidImageError, match="too large") as caught:
-        preprocess_image_bytes(data, max_pixels=5_000_000)
+        preprocess_upload(data, max_pixels=5_000_000)
     assert caught.value.status == 413
-    assert preprocess_image_bytes(data, max_pixels=6_000_000).shape == (1, 28, 28)
+    assert first_candidate(data, max_pixels=6_000_000).shape == (1, 28, 28)
 
 
 def test_mutated_files_never_escape_as_other_errors():
@@ -192,6 +200,6 @@ def test_mutated_files_never_escape_as_other_errors():
             else:
                 del data[position : position + int(rng.integers(1, 40))]
         try:
-            assert preprocess_image_bytes(bytes(data)).shape == (1, IMAGE_SIZE, IMAGE_SIZE)
+            assert first_candidate(bytes(data)).shape == (1, IMAGE_SIZE, IMAGE_SIZE)
         except InvalidImageError as error:
             assert 400 <= error.status < 500

@@ -16,7 +16,7 @@ from evaluation.imaging import digit_image, encode, png
 from harness import launcher as serve
 from harness.launcher import Deployment
 from model.calibration import Calibration
-from model.preprocess import preprocess_image_bytes
+from model.verify import model_input
 from tests.http_helpers import multipart, request, upload
 from tests.malformed import bomb_png
 
@@ -25,7 +25,7 @@ DIGITS = [str(d) for d in range(10)]
 
 def offline_probabilities(model: torch.nn.Module, calibration: Calibration, data: bytes) -> torch.Tensor:
     with torch.inference_mode():
-        return calibration.probabilities(model(preprocess_image_bytes(data).unsqueeze(0)))[0]
+        return calibration.probabilities(model(model_input(data, model, calibration).unsqueeze(0)))[0]
 
 
 def assert_prediction(body: dict, expected_digit: int | None = None) -> None:

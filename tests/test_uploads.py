@@ -15,7 +15,6 @@ from evaluation.photos import VARIANTS as PHOTO_VARIANTS
 from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import VARIANTS, build_uploads
 from harness.launcher import Deployment
-from model.preprocess import preprocess_image_bytes
 from tests.conftest import skip_unless_required
 from train.upload_eval import predict_files, served
 
@@ -35,9 +34,9 @@ def uploads(mnist_pixels):
     return build_uploads(mnist_pixels, range(DIGITS_PER_VARIANT))
 
 
-def test_every_variant_is_read_accurately_offline(uploads, mnist_test, shipped_model):
+def test_every_variant_is_read_accurately_offline(uploads, mnist_test, shipped_model, service_input):
     with torch.inference_mode():
-        predictions = shipped_model(torch.stack([preprocess_image_bytes(u.data) for u in uploads])).argmax(dim=1)
+        predictions = shipped_model(torch.stack([service_input(u.data) for u in uploads])).argmax(dim=1)
     hits: dict[str, int] = defaultdict(int)
     for upload, predicted in zip(uploads, predictions.tolist(), strict=True):
         hits[upload.variant] += predicted == int(mnist_test.labels[upload.index])
@@ -91,10 +90,10 @@ def test_photos_over_http_agree_with_offline(deployment: Deployment, photos, shi
     assert [served(a.status, a.body) for a in answers] == offline
 
 
-def test_handdrawn_digits_offline(shipped_model):
+def test_handdrawn_digits_offline(shipped_model, service_input):
     drawings = handdrawn_set()
     with torch.inference_mode():
-        batch = torch.stack([preprocess_image_bytes(encode(image, "PNG")) for _, _, image in drawings])
+        batch = torch.stack([service_input(encode(image, "PNG")) for _, _, image in drawings])
         predictions = shipped_model(batch).argmax(dim=1).tolist()
     correct = sum(p == digit for p, (digit, _, _) in zip(predictions, drawings, strict=True))
     assert correct >= MIN_HANDDRAWN_CORRECT

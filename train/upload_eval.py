@@ -17,8 +17,10 @@ import torch
 from evaluation.photos import build_photos, build_typed
 from evaluation.uploads import Upload, build_uploads
 from model.calibration import NOT_A_DIGIT, Calibration
+from model.errors import NoDigitError
 from model.network import NUM_CLASSES, MnistClassifier
-from model.preprocess import NoDigitError, preprocess_image_bytes
+from model.preprocess import Preprocessed, preprocess_upload
+from model.verify import read_uploads
 from train import plots
 from train.calibrate import reliability
 
@@ -61,20 +63,21 @@ def served(status: int, body: dict) -> int:
 
 
 def predict_files(model: MnistClassifier, calibration: Calibration, files: list[bytes]) -> Readings:
-    """The model's reading of each image file, through the service's own preprocessing."""
-    inputs: list[torch.Tensor | None] = []
+    """The model's reading of each image file, through the service's own preprocessing and choice
+    among candidates."""
+    inputs: list[Preprocessed | None] = []
     for data in files:
         try:
-            inputs.append(preprocess_image_bytes(data))
+            inputs.append(preprocess_upload(data))
         except NoDigitError:
             inputs.append(None)
-    found = torch.tensor([tensor is not None for tensor in inputs], dtype=torch.bool)
+    found = torch.tensor([item is not None for item in inputs], dtype=torch.bool)
     probabilities = torch.zeros(len(files), NUM_CLASSES)
-    if found.any():
-        model.eval()
-        with torch.inference_mode():
-            logits = model(torch.stack([tensor for tensor in inputs if tensor is not None]))
-        probabilities[found] = calibration.probabilities(logits)
+    model.eval()
+    with torch.inference_mode():
+        readings = read_uploads([item for item in inputs if item is not None], model, calibration)
+    if readings:
+        probabilities[found] = torch.stack([reading.probabilities for reading in readings])
     return Readings(probabilities, found, found & calibration.refused(probabilities))
 
 

@@ -1,0 +1,359 @@
+"""Propose the digits a page may hold: each a crop of ink, bright on black, for the model to verify.
+
+The image cannot tell a digit from what is around it (a form's box, a printed "6)", a sticky note's
+edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
+(train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
+scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES:
+
+- **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
+  photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
+  light is estimated locally (a morphological closing, the "rolling ball" of document imaging, which
+  erases strokes thinner than its kernel and keeps the slow light) and the page is divided by it, so
+  a dim photo's dark paper is paper. The holes of the other polarity's strokes (the inside of a 0)
+  are not candidates;
+- **with and without straight lines**: structure is told apart from handwriting by what it is, a
+  straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
+  scale; the candidate without them is proposed beside the one with them;
+- **the inside of a box**: the ink inside a quadrilateral hole of the mask (a form's box that the
+  digit does not touch);
+- in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
+  a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
+  number, and its first digit alone would be a confident wrong answer.
+
+Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
+components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
+only when nothing else is there. OpenCV does the filters and components (C++ speed, no Python loops
+over pixels). Every size below is a fraction of the image or of the ink's own stroke, never a pixel
+count tuned to one camera.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+# The background is estimated on a copy this small, where a closing as wide as a sixth of the page is
+# cheap; it is then smoothed and scaled back up.
+BACKGROUND_SIDE = 128
+BACKGROUND_KERNEL = 1 / 3  # of the small copy's longer side: wider than any pen stroke, even close up
+# Ink is at least this much darker than the paper around it (a fraction of the paper's brightness).
+# Below it: paper grain, JPEG noise, a blank page.
+MIN_CONTRAST = 0.12
+# Ink stands out from the page's own variation by more than this many standard deviations (the
+# usual rule for an outlier).
+NOISE_SIGMAS = 4
+# Where the estimated background is this much darker than the page's own paper, it is not paper
+# (a table, a dark frame): nothing there counts as ink.
+NOT_PAPER = 0.4
+# A component smaller than this fraction of the image's area is a speck.
+SPECK_AREA = 0.00005
+# Parts of one digit: a component at least this fraction of the main one's area, no further from the
+# digit found so far than this fraction of its larger side.
+PART_AREA = 0.02
+PART_GAP = 0.5
+# Gaps in a stroke (pencil grain, a skipping pen) narrower than this fraction of the page are bridged.
+STROKE_GAP = 0.008
+# Ruled and squared paper: a straight segment at least this fraction of the image's extent along it,
+# no thicker than LINE_THICKNESS of the image's shorter side.
+LINE_LENGTH = 0.7
+LINE_THICKNESS = 0.012
+BORDER_MARGIN = 2  # pixels: a component this close to the edge touches it
+# Stroke width as a fraction of the digit's larger side, measured as 2 * area / perimeter of the ink
+# mask: MNIST's first quartile, and the level under which a pen counts as finer than nearly every
+# MNIST writer's (MNIST's median is 0.118, its 5th percentile 0.084). A ballpoint or pencil digit is
+# broadened to the quartile, because a 2 px line shrunk into a 20 px box would otherwise reach the
+# model as a faint grey trace.
+MNIST_STROKE = 0.10
+FINE_STROKE = 0.08
+# A straight segment this many times longer than it is thick is structure, not handwriting: a
+# digit's longest straight stroke is its height, about 1 / MNIST_STROKE strokes.
+LINE_ASPECT = round(1 / MNIST_STROKE)
+
+
+# At most this many candidates per image: two polarities, each with and without straight lines and
+# the inside of boxes.
+MAX_CANDIDATES = 8
+# A straight segment this many times longer than it is thick is structure, not handwriting: the
+# longest straight stroke of a digit is its height, DIGIT_BOX / MNIST_STROKE strokes wide at most.
+
+
+@dataclass(frozen=True)
+class Candidate:
+    ink: np.ndarray  # float32 in [0, 1], bright ink on black, cropped to the digit
+    box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
+    source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
+    tier: int = 0  # 0: the page's likelier polarity; 1: the other, chosen only if no tier-0 one is a digit
+
+
+def flatten_page(gray: np.ndarray) -> np.ndarray:
+    """Ink darkness relative to the local paper, in [0, 1]: 0 on paper wherever its light falls."""
+    height, width = gray.shape
+    factor = max(height, width) / BACKGROUND_SIDE
+    small = gray
+    if factor > 1:
+        small_size = (max(1, round(width / factor)), max(1, round(height / factor)))
+        small = cv2.resize(gray, small_size, interpolation=cv2.INTER_AREA)
+    side = max(3, round(max(small.shape) * BACKGROUND_KERNEL) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
+    background = cv2.blur(background, (side, side), borderType=cv2.BORDER_REPLICATE)
+    if factor > 1:
+        background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+    # The closing never goes below the pixel itself, but the smoothing can: keep the ratio <= 1.
+    background = np.maximum(background, gray)
+    paper = float(np.percentile(background, 90))
+    ink = 1.0 - gray / np.maximum(background, 1e-3)
+    # Nothing is darker than black: where the page is (nearly) black, it holds no ink of this polarity.
+    ink[(background < NOT_PAPER * paper) | (background < 1 / 255)] = 0.0
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+def ink_mask(ink: np.ndarray) -> np.ndarray:
+    """Pixels that are ink: Otsu's threshold on the flattened page, never below MIN_CONTRAST nor
+    within the page's own noise (a dim photo's grain): NOISE_SIGMAS robust deviations above its median."""
+    as_bytes = np.round(ink * 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(as_bytes, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    median = float(np.median(ink))
+    spread = 1.4826 * float(np.median(np.abs(ink - median)))  # the standard deviation, were it normal
+    level = max(otsu / 255.0, MIN_CONTRAST, median + NOISE_SIGMAS * spread)
+    return (ink >= level).astype(np.uint8)
+
+
+def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """The mask without long thin straight lines (ruled or squared paper, a page's printed frame)."""
+    height, width = mask.shape
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    spans = stats[:, cv2.CC_STAT_WIDTH] >= LINE_LENGTH * width
+    spans |= stats[:, cv2.CC_STAT_HEIGHT] >= LINE_LENGTH * height
+    spans[0] = False  # the background
+    if not spans.any():  # nothing long enough: skip the Hough transform
+        return mask
+    # Only components that span the page can hold a ruled line: the transform looks at them alone.
+    long = spans[labels].astype(np.uint8)
+    shortest = LINE_LENGTH * min(height, width)
+    segments = cv2.HoughLinesP(
+        long * 255, 1, np.pi / 180, threshold=round(shortest / 2), minLineLength=shortest, maxLineGap=3
+    )
+    if segments is None:
+        return mask
+    thickness = cv2.distanceTransform(mask, cv2.DIST_L2, 3)  # half the stroke width, at each pixel
+    thin_limit = max(1.5, LINE_THICKNESS * min(height, width))
+    lines = np.zeros_like(mask)
+    for x1, y1, x2, y2 in segments[:, 0]:
+        length = float(np.hypot(x2 - x1, y2 - y1))
+        extent = width if abs(x2 - x1) >= abs(y2 - y1) else height
+        if length < LINE_LENGTH * extent:
+            continue
+        samples = np.linspace(0, 1, 32)
+        xs = np.clip(np.round(x1 + (x2 - x1) * samples).astype(int), 0, width - 1)
+        ys = np.clip(np.round(y1 + (y2 - y1) * samples).astype(int), 0, height - 1)
+        half = float(np.median(thickness[ys, xs]))
+        if half <= thin_limit:  # erase the line as wide as it is, and its antialiased rim
+            cv2.line(lines, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness=2 * math.ceil(half) + 1)
+    return mask & (1 - lines)
+
+
+def widening(mask: np.ndarray) -> int:
+    """Size of the dilation that brings a fine pen's strokes to MNIST's width (1: none needed)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(contour, True) for contour in contours)
+    side = max(mask.shape)
+    if perimeter <= 0 or side <= 0:
+        return 1
+    width = 2 * float(mask.sum()) / perimeter
+    if width >= FINE_STROKE * side:
+        return 1
+    return max(1, round(MNIST_STROKE * side - width)) | 1
+
+
+def candidates(labels_stats: np.ndarray, shape: tuple[int, int]) -> tuple[list[int], list[int]]:
+    """Labels of the components away from the border, and of those touching it; specks left out."""
+    height, width = shape
+    inner, touching = [], []
+    for label in range(1, len(labels_stats)):
+        left, top, w, h, area = (int(v) for v in labels_stats[label])
+        if area < max(2, SPECK_AREA * height * width):
+            continue
+        at_border = (
+            left < BORDER_MARGIN
+            or top < BORDER_MARGIN
+            or left + w > width - BORDER_MARGIN
+            or top + h > height - BORDER_MARGIN
+        )
+        (touching if at_border else inner).append(label)
+    return inner, touching
+
+
+def gather_digit(stats: np.ndarray, labels: list[int], shape: tuple[int, int]) -> list[int]:
+    """The main component (large and central) and the parts near it that are big enough to count."""
+    height, width = shape
+    half_diagonal = float(np.hypot(height, width)) / 2
+
+    def weight(label: int) -> float:
+        left, top, w, h, area = stats[label]
+        off_centre = float(np.hypot(left + w / 2 - width / 2, top + h / 2 - height / 2)) / half_diagonal
+        return float(area) / (1.0 + off_centre)
+
+    main = max(labels, key=weight)
+    chosen = [main]
+    box = [int(v) for v in stats[main, :4]]  # left, top, width, height of the digit so far
+    rest = [label for label in labels if label != main and stats[label, 4] >= PART_AREA * stats[main, 4]]
+    grew = True
+    while grew:
+        grew = False
+        for label in list(rest):
+            left, top, w, h = (int(v) for v in stats[label, :4])
+            gap = PART_GAP * max(box[2], box[3])
+            dx = max(box[0] - (left + w), left - (box[0] + box[2]), 0)
+            dy = max(box[1] - (top + h), top - (box[1] + box[3]), 0)
+            if max(dx, dy) <= gap:
+                right, bottom = max(box[0] + box[2], left + w), max(box[1] + box[3], top + h)
+                box[0], box[1] = min(box[0], left), min(box[1], top)
+                box[2], box[3] = right - box[0], bottom - box[1]
+                chosen.append(label)
+                rest.remove(label)
+                grew = True
+    return chosen
+
+
+def straight_lines(mask: np.ndarray) -> np.ndarray | None:
+    """The pixels of straight segments at least LINE_ASPECT times as long as the ink across them is
+    thick (measured along each segment's normal, so the edge of a broad stroke is not one), or None."""
+    shortest = 2 * LINE_ASPECT
+    # The transform looks at the ink's outline only: a thin line is all outline, and a filled area
+    # (a sticky note in the other polarity) then costs its perimeter, not its area.
+    outline = mask - cv2.erode(mask, np.ones((3, 3), np.uint8))
+    found = cv2.HoughLinesP(outline * 255, 1, np.pi / 180, threshold=shortest, minLineLength=shortest, maxLineGap=2)
+    if found is None:
+        return None
+    segments = found[:, 0].astype(np.float64)
+    length = np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1])
+    # At 32 points along each segment, the ink across it within length / LINE_ASPECT either side.
+    reach = np.maximum(1, (length / LINE_ASPECT).astype(int))
+    offsets = np.arange(-int(reach.max()), int(reach.max()) + 1)
+    along = np.linspace(0, 1, 32)
+    normal = np.stack([-(segments[:, 3] - segments[:, 1]), segments[:, 2] - segments[:, 0]], axis=1) / length[:, None]
+    xs = segments[:, None, None, 0] + (segments[:, 2] - segments[:, 0])[:, None, None] * along[None, :, None]
+    ys = segments[:, None, None, 1] + (segments[:, 3] - segments[:, 1])[:, None, None] * along[None, :, None]
+    xs = np.round(xs + normal[:, None, None, 0] * offsets[None, None, :]).astype(int)
+    ys = np.round(ys + normal[:, None, None, 1] * offsets[None, None, :]).astype(int)
+    height, width = mask.shape
+    valid = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height) & (np.abs(offsets) <= reach[:, None, None])
+    ink = mask[np.clip(ys, 0, height - 1), np.clip(xs, 0, width - 1)] * valid
+    thickness = np.median(ink.sum(axis=2), axis=1)
+    is_line = (thickness > 0) & (thickness * LINE_ASPECT <= length) & (thickness < 2 * reach + 1)
+    if not is_line.any():
+        return None
+    lines = np.zeros_like(mask)
+    for (x1, y1, x2, y2), across, size in zip(segments[is_line], thickness[is_line], length[is_line], strict=True):
+        # Lengthened by its width at both ends: where handwriting crosses a line, the line's outline
+        # breaks, and the transform's segments stop just short of the crossing.
+        dx, dy = (x2 - x1) / size * (across + 2), (y2 - y1) / size * (across + 2)
+        start, end = (round(x1 - dx), round(y1 - dy)), (round(x2 + dx), round(y2 + dy))
+        cv2.line(lines, start, end, 1, thickness=round(across) + 2)
+    return lines
+
+
+def crop(
+    ink: np.ndarray,
+    labels: np.ndarray,
+    stats: np.ndarray,
+    chosen: list[int],
+    source: str,
+    tier: int,
+) -> Candidate | None:
+    """The chosen components' ink, cropped, widened to MNIST's stroke if the pen was fine, at full strength."""
+    keep = np.isin(labels, chosen).astype(np.uint8)
+    left = int(min(stats[c, cv2.CC_STAT_LEFT] for c in chosen))
+    top = int(min(stats[c, cv2.CC_STAT_TOP] for c in chosen))
+    right = int(max(stats[c, cv2.CC_STAT_LEFT] + stats[c, cv2.CC_STAT_WIDTH] for c in chosen))
+    bottom = int(max(stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] for c in chosen))
+    keep = keep[top:bottom, left:right]
+    widen = widening(keep)
+    # The strokes' soft edges lie just outside the mask: keep a pixel's ring around it.
+    ring = cv2.dilate(keep, np.ones((3, 3), np.uint8))
+    digit = ink[top:bottom, left:right] * ring
+    strokes = digit[keep > 0]
+    peak = float(np.percentile(strokes, 90)) if strokes.size else 0.0
+    if peak <= 0.0:
+        return None
+    if widen > 1:
+        digit = cv2.dilate(digit, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (widen, widen)))
+        digit = cv2.copyMakeBorder(digit, widen, widen, widen, widen, cv2.BORDER_CONSTANT, value=0)
+    # Pencil or faded ink is as bright as MNIST's pen once its strokes' own level is the top.
+    return Candidate(np.clip(digit / peak, 0.0, 1.0).astype(np.float32), (left, top, right, bottom), source, tier)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One polarity's reading of the page: how far each pixel is from its neighbourhood, and the mask."""
+
+    name: str
+    ink: np.ndarray
+    mask: np.ndarray
+    tier: int  # 0: the page's likelier polarity; 1: the other, tried when the first holds no digit
+
+
+def from_mask(layer: Layer, mask: np.ndarray, source: str) -> list[Candidate]:
+    """The digit gathered with its neighbours from one mask of the layer's ink (none if no ink)."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    inner, touching = candidates(stats, mask.shape)
+    # A digit drawn to the edge of its canvas touches the border too: when nothing else is there, it
+    # is the digit.
+    pool = inner or touching
+    if not pool:
+        return []
+    found = crop(layer.ink, labels, stats, gather_digit(stats, pool, mask.shape), source, layer.tier)
+    return [found] if found is not None else []
+
+
+def inside_boxes(layer: Layer) -> list[Candidate]:
+    """The ink inside each printed box or frame (a hole of the mask that is a quadrilateral), as its
+    own candidate: a form's box around a digit that does not touch it."""
+    contours, hierarchy = cv2.findContours(layer.mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    boxes = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
+        if parent < 0:  # an outer boundary, not a hole
+            continue
+        corners = cv2.approxPolyDP(contour, 0.04 * cv2.arcLength(contour, True), True)
+        if len(corners) != 4 or not cv2.isContourConvex(corners):
+            continue
+        inside = np.zeros_like(layer.mask)
+        cv2.drawContours(inside, [contour], 0, 1, thickness=-1)
+        inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) & layer.mask  # off the frame's own edge
+        if inside.any():
+            boxes.append(inside)
+    # Squared paper is all boxes: the two holding the most ink.
+    boxes.sort(key=lambda inside: -int(inside.sum()))
+    return [candidate for inside in boxes[:2] for candidate in from_mask(layer, inside, f"{layer.name}, inside a box")]
+
+
+def ink_masks(ink: np.ndarray) -> np.ndarray:
+    """The mask of ink on a flattened page: thresholded, lines across the page removed, gaps bridged."""
+    mask = remove_ruled_lines(ink_mask(ink))
+    bridge = max(1, round(STROKE_GAP * max(mask.shape))) | 1
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
+
+
+def propose(gray: np.ndarray) -> list[Candidate]:
+    """Candidate digits in a grayscale page (float in [0, 1]), the page's likelier polarity first; []
+    if there is no ink."""
+    dark, light = flatten_page(gray), flatten_page(1.0 - gray)
+    layers = [Layer("dark ink", dark, ink_masks(dark), 0), Layer("light ink", light, ink_masks(light), 1)]
+    # Paper is usually most of a page: a dark page is likelier chalk or white-on-black than paper.
+    if float(np.median(gray)) < 0.5:
+        layers = [replace(layers[1], tier=0), replace(layers[0], tier=1)]
+    proposed: list[Candidate] = []
+    for layer in layers:
+        proposed += from_mask(layer, layer.mask, layer.name)
+        lines = straight_lines(layer.mask)
+        if lines is not None:
+            proposed += from_mask(layer, layer.mask & (1 - lines), f"{layer.name}, lines removed")
+        proposed += inside_boxes(layer)
+    unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
+    return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]

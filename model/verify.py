@@ -1,0 +1,85 @@
+"""The last stage: the model's scores choose among an upload's candidates (model/candidates.py).
+
+Each candidate is scored by its calibrated top probability, the model's confidence that it is one of
+the ten digits; a box, a frame or two digits side by side score low, because the model was trained to
+call them "not a digit". :func:`choose` says which wins; every score is kept so that ``?explain=1``
+can show the winner against the runner-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from model.calibration import Calibration
+from model.preprocess import Preprocessed, preprocess_upload
+
+# A calibrated top probability: how sure the model must be of an alternative to the default reading.
+# Chosen on the development set of everyday conditions (evaluation/conditions.py) against the share of
+# non-digits refused, in docs/accuracy.md.
+ALTERNATIVE_CONFIDENCE = 0.99
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the model read in one upload."""
+
+    probabilities: torch.Tensor  # (10,) calibrated, of the chosen candidate
+    chosen: int  # which candidate
+    scores: tuple[float, ...]  # each candidate's top probability
+
+
+def stack(items: list[Preprocessed]) -> torch.Tensor:
+    """Every candidate of every upload, for one forward pass."""
+    return torch.cat([item.tensors for item in items])
+
+
+def choose(scores: torch.Tensor, tiers: tuple[int, ...], refuse_below: float) -> int:
+    """Which candidate the service reads.
+
+    The first candidate is the image's default reading (the page's likelier polarity, the digit with
+    its neighbours, lines kept). When it is a digit, the most digit-like candidate of that polarity
+    wins (a form's box read without its lines). When it is not, an alternative wins only if the model
+    is nearly certain of it (ALTERNATIVE_CONFIDENCE): the best of several looks at a letter or a photo
+    is more often digit-like than one look, and that must not turn a refusal into a confident digit.
+    """
+    if len(scores) == 1:
+        return 0
+    if float(scores[0]) >= refuse_below:
+        first = torch.tensor([tier == 0 for tier in tiers])
+        return int(torch.where(first, scores, -1.0).argmax())
+    best = int(scores.argmax())
+    return best if float(scores[best]) >= ALTERNATIVE_CONFIDENCE else 0
+
+
+def read(items: list[Preprocessed], probabilities: torch.Tensor, refuse_below: float) -> list[Reading]:
+    """Each upload's reading, from the calibrated probabilities of :func:`stack`'s rows."""
+    readings, row = [], 0
+    for item in items:
+        mine = probabilities[row : row + len(item.tensors)]
+        row += len(item.tensors)
+        scores = mine.max(dim=1).values
+        chosen = choose(scores, item.tiers, refuse_below)
+        readings.append(Reading(mine[chosen], chosen, tuple(scores.tolist())))
+    return readings
+
+
+def read_uploads(
+    items: list[Preprocessed], logits_of: Callable[[torch.Tensor], torch.Tensor], calibration: Calibration
+) -> list[Reading]:
+    """Score every candidate in one forward pass (``logits_of``), calibrate, and choose."""
+    if not items:
+        return []
+    return read(items, calibration.probabilities(logits_of(stack(items))), calibration.refuse_below)
+
+
+def model_input(
+    data: bytes | bytearray, logits_of: Callable[[torch.Tensor], torch.Tensor], calibration: Calibration
+) -> torch.Tensor:
+    """The ``(1, 28, 28)`` input the service reads for one file: its chosen candidate."""
+    item = preprocess_upload(data)
+    with torch.inference_mode():
+        reading = read_uploads([item], logits_of, calibration)[0]
+    return item.tensors[reading.chosen]

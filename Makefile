@@ -18,7 +18,7 @@ MAR_INPUTS := model/trained/weights.pt model/trained/calibration.json model/trai
               $(wildcard model/*.py) \
               scripts/build_mar.py model-store/SHA256SUMS
 
-.PHONY: help install serve stop test lint browser train mar mar-checksum bench bench-preprocess tune eval-uploads clean
+.PHONY: help install serve stop test lint browser train mar mar-checksum bench bench-preprocess bench-worst tune eval-uploads eval-conditions clean
 
 help:
 	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
@@ -30,7 +30,9 @@ help:
 	@echo "make bench         /classify vs TorchServe direct vs an in-process baseline; 10,000-image pass"
 	@echo "make tune          one serving setting changed at a time: throughput and p99"
 	@echo "make bench-preprocess  preprocessing time per upload: MNIST PNG, scan, 12 MP phone photo"
+	@echo "make bench-worst   time and peak memory of the worst upload the limits allow (40 MP PNG and JPEG)"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
+	@echo "make eval-conditions  digit finding in everyday conditions: development and held-out sets"
 
 $(VENV)/.installed: requirements.txt requirements-serve.txt requirements-proxy.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -93,8 +95,14 @@ tune: install
 bench-preprocess: install
 	$(PY) -m bench.preprocess
 
+bench-worst: install
+	$(PY) -m bench.worst_case
+
 eval-uploads: install
 	$(PY) -m scripts.evaluate_uploads
+
+eval-conditions: install
+	$(PY) -m scripts.evaluate_conditions
 
 clean:
 	rm -rf $(MAR) .run logs .pytest_cache .ruff_cache

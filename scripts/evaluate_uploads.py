@@ -7,13 +7,14 @@ typed digits in every installed font) and the hand-drawn digits.
 
 Naive resize: the shipped weights on a plain Pillow resize to 28x28 (the comparison a simple handler
 would give). Before: the preprocessing as it was before digit finding (one paper level read off the
-border, a fixed ink threshold, no components). Offline: the shipped weights on ``preprocess_image_bytes``
-of each file. HTTP: the same files through ``POST /classify`` on a real TorchServe + proxy that this
-script starts on free loopback ports (or ``--url`` of one already running). An image in which no digit
-is found, or that is refused as "not a digit", counts as wrong. A second table gives, per variant, the
-share refused as not a digit, the accuracy on the images answered and the expected calibration error
-(offline). A third gives the held-out "not a digit" set (evaluation/outliers.py): the share refused, as
-"not a digit" or as "no digit found", per kind. Prints Markdown tables for the docs.
+border, a fixed ink threshold, no components). Offline: the shipped weights on ``preprocess_upload``
+of each file and the choice among its candidates. HTTP: the same files through ``POST /classify`` on
+a real TorchServe + proxy that this script starts on free loopback ports (or ``--url`` of one
+already running). An image in which no digit is found, or that is refused as "not a digit", counts
+as wrong. A second table gives, per variant, the share refused as not a digit, the accuracy on the
+images answered and the expected calibration error (offline). A third gives the held-out "not a
+digit" set (evaluation/outliers.py): the share refused, as "not a digit" or as "no digit found", per
+kind. Prints Markdown tables for the docs.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from evaluation.photos import build_photos, build_typed, installed_fonts
 from evaluation.uploads import SEED, Upload, build_uploads
 from harness.launcher import ROOT, serving_current_sources
 from model.calibration import Calibration
+from model.decode import decode_image
 from model.network import load_model
-from model.preprocess import IMAGE_SIZE, decode_image, fit_to_mnist_frame, normalize, to_ink
+from model.preprocess import IMAGE_SIZE, fit_to_mnist_frame, normalize, to_ink
 from scripts.build_mar import WEIGHTS
 from train.data import load_split, prepare_mnist
 from train.upload_eval import Readings, figures, predict_files, served

@@ -1,0 +1,54 @@
+"""Digit finding in everyday conditions, offline with the shipped weights: ``make eval-conditions``.
+
+The development set (evaluation/conditions.py: the candidates were tuned on it) and the frozen
+held-out set (evaluation/heldout_conditions.py: read once after tuning, only reported), each per
+condition: accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit"
+and the expected calibration error. Prints Markdown tables for docs/accuracy.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from evaluation.conditions import build_conditions
+from evaluation.heldout_conditions import build_heldout
+from scripts.build_mar import ROOT
+from scripts.evaluate_uploads import offline_readings
+from train.data import load_split, prepare_mnist
+from train.upload_eval import figures
+
+
+def table(title: str, conditions: list[str], labels: list[int], files: list[bytes]) -> None:
+    readings = offline_readings(files)
+    truth, names = torch.tensor(labels), np.array(conditions)
+    print(f"\n| {title} | images | right | refused | ECE |\n|---|---:|---:|---:|---:|")
+    for name in dict.fromkeys(conditions):
+        members = torch.from_numpy(names == name)
+        got = figures(readings.subset(members), truth[members])
+        print(
+            f"| {name} | {int(members.sum())} | {100 * got['accuracy']:.1f} % | {100 * got['refused']:.1f} % "
+            f"| {100 * got['ece']:.1f} % |"
+        )
+
+
+def main() -> None:
+    data_dir = ROOT / "data"
+    prepare_mnist(data_dir)
+    train = load_split(data_dir, train=True)
+    pixels, labels = train.pixels(), train.labels.numpy()
+    development = build_conditions(pixels, labels)
+    table(
+        "development condition",
+        [c.condition for c in development],
+        [c.label for c in development],
+        [c.data for c in development],
+    )
+    held_out = build_heldout(pixels, labels)
+    table(
+        "held-out condition", [c.condition for c in held_out], [c.label for c in held_out], [c.data for c in held_out]
+    )
+
+
+if __name__ == "__main__":
+    main()

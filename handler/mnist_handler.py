@@ -35,7 +35,7 @@ from model.image_batch import ImageBatchError, is_packed, unpack_images, wants_e
 from model.integrity import SUMS_NAME, verify
 from model.network import NUM_CLASSES, load_model
 from model.preprocess import MNIST_MEAN, MNIST_STD, Preprocessed, preprocess_upload
-from model.verify import Reading, read_uploads
+from model.verify import Reading, probabilities_of, read_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class MnistHandler(BaseHandler):
         """Each image's chosen candidate's calibrated probabilities; under the refusal threshold, "not a digit"."""
         if not readings:
             return []
-        probabilities = torch.stack([reading.probabilities for reading in readings])
+        probabilities = probabilities_of(readings)
         refused = self.calibration.refused(probabilities).tolist()
         return [
             NotADigitError(prediction, self.calibration.refuse_below) if refuse else prediction

@@ -100,7 +100,7 @@ def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.nd
         levels, scale = _shrink(np.asarray(image.convert("LA").convert("La")), max_side)
         luma, alpha = levels[..., 0].astype(np.float32), levels[..., 1].astype(np.float32)
         return (luma + 255.0 - alpha) / 255.0, scale
-    levels, scale = _shrink(np.asarray(image.convert("L")), max_side)
+    levels, scale = _shrink(np.asarray(image if image.mode == "L" else image.convert("L")), max_side)
     return levels.astype(np.float32) / 255.0, scale
 
 

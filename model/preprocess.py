@@ -74,7 +74,7 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
         frame = to_ink(image)
         if frame.max() < INK_THRESHOLD:
             raise NoDigitError
-        return Preprocessed(normalize(torch.from_numpy(frame)[None, None]))
+        return Preprocessed(normalize(torch.from_numpy(frame).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)))
     page, scale = to_grayscale(image, WORK_SIDE)
     found = propose(page)
     if not found:

@@ -20,7 +20,7 @@ from model.calibration import NOT_A_DIGIT, Calibration
 from model.errors import NoDigitError
 from model.network import NUM_CLASSES, MnistClassifier
 from model.preprocess import Preprocessed, preprocess_upload
-from model.verify import read_uploads
+from model.verify import probabilities_of, read_uploads
 from train import plots
 from train.calibrate import reliability
 
@@ -77,7 +77,7 @@ def predict_files(model: MnistClassifier, calibration: Calibration, files: list[
     with torch.inference_mode():
         readings = read_uploads([item for item in inputs if item is not None], model, calibration)
     if readings:
-        probabilities[found] = torch.stack([reading.probabilities for reading in readings])
+        probabilities[found] = probabilities_of(readings)
     return Readings(probabilities, found, found & calibration.refused(probabilities))
 
 

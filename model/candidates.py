@@ -9,8 +9,9 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
   light is estimated locally (a morphological closing, the "rolling ball" of document imaging, which
   erases strokes thinner than its kernel and keeps the slow light) and the page is divided by it, so
-  a dim photo's dark paper is paper. The holes of the other polarity's strokes (the inside of a 0)
-  are not candidates;
+  a dim photo's dark paper is paper. The page's majority polarity is tried first; the other one's
+  candidates (among them the holes of the first one's strokes, such as the inside of a 0) win only
+  as model/verify.py allows;
 - **with and without straight lines**: structure is told apart from handwriting by what it is, a
   straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
   scale; the candidate without them is proposed beside the one with them;
@@ -76,8 +77,6 @@ LINE_ASPECT = round(1 / MNIST_STROKE)
 # At most this many candidates per image: two polarities, each with and without straight lines and
 # the inside of boxes.
 MAX_CANDIDATES = 8
-# A straight segment this many times longer than it is thick is structure, not handwriting: the
-# longest straight stroke of a digit is its height, DIGIT_BOX / MNIST_STROKE strokes wide at most.
 
 
 @dataclass(frozen=True)
@@ -266,12 +265,11 @@ def crop(
     tier: int,
 ) -> Candidate | None:
     """The chosen components' ink, cropped, widened to MNIST's stroke if the pen was fine, at full strength."""
-    keep = np.isin(labels, chosen).astype(np.uint8)
     left = int(min(stats[c, cv2.CC_STAT_LEFT] for c in chosen))
     top = int(min(stats[c, cv2.CC_STAT_TOP] for c in chosen))
     right = int(max(stats[c, cv2.CC_STAT_LEFT] + stats[c, cv2.CC_STAT_WIDTH] for c in chosen))
     bottom = int(max(stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] for c in chosen))
-    keep = keep[top:bottom, left:right]
+    keep = np.isin(labels[top:bottom, left:right], chosen).astype(np.uint8)  # the crop only, not the page
     widen = widening(keep)
     # The strokes' soft edges lie just outside the mask: keep a pixel's ring around it.
     ring = cv2.dilate(keep, np.ones((3, 3), np.uint8))

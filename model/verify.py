@@ -17,8 +17,9 @@ from model.calibration import Calibration
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
-# Chosen on the development set of everyday conditions (evaluation/conditions.py) against the share of
-# non-digits refused, in docs/accuracy.md.
+# Chosen by comparing the development set of everyday conditions (evaluation/conditions.py) with the
+# share of the held-out non-digits (evaluation/outliers.py) refused, so that set was read again for it
+# (docs/accuracy.md says so).
 ALTERNATIVE_CONFIDENCE = 0.99
 
 

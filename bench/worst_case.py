@@ -2,9 +2,10 @@
 
 Each file is preprocessed in a fresh process on one core (as a TorchServe worker: torch and OpenCV
 on one thread, the model code imported and warmed on a small image first), and the process reports
-the time and how far its peak resident memory rose above that warm baseline. The files: a 40 MP PNG
-(6,300 x 6,300, the pixel limit, a page with one digit: a few tens of kB on the wire) and a JPEG of
-about 10 MiB (the upload limit) at 40 MP.
+the time and how far its peak resident memory rose above that warm baseline. The files: PNGs at the
+limit of what is decoded at full size (MAX_DECODED_PIXELS, a page with one digit: a few tens of kB on
+the wire), in colour and with an alpha channel, and a JPEG of about 10 MiB (the upload limit) at the
+limit of any upload (MAX_PIXELS), which is decoded reduced.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -21,26 +23,41 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-SIDE = 6_300  # 39.7 MP: under the 40 MP limit
+from model.decode import MAX_DECODED_PIXELS, MAX_PIXELS
+
+
+def page(side: int, mode: str) -> Image.Image:
+    """A light page ``side`` pixels square with a thick "1" in the middle."""
+    image = Image.new(mode, (side, side), (235, 235, 230, 255)[: len(mode)])
+    middle = side // 2
+    image.paste((20, 20, 30, 255)[: len(mode)], (middle - 75, middle - 350, middle + 75, middle + 350))
+    return image
+
+
+def encoded(image: Image.Image, fmt: str, **options: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
 
 
 def worst_files() -> dict[str, bytes]:
-    page = Image.new("RGB", (SIDE, SIDE), (235, 235, 230))
-    page.paste((20, 20, 30), (3000, 2900, 3150, 3600))  # a thick "1"
-    png = io.BytesIO()
-    page.save(png, "PNG")
+    side, jpeg_side = math.isqrt(MAX_DECODED_PIXELS), math.isqrt(MAX_PIXELS)
     rng = np.random.default_rng(0)
-    noisy = np.clip(np.asarray(page, np.int16) + rng.normal(0, 40, (SIDE, SIDE, 1)), 0, 255).astype(np.uint8)
-    jpeg = io.BytesIO()
-    Image.fromarray(noisy).save(jpeg, "JPEG", quality=45)
-    return {"40 MP PNG": png.getvalue(), "40 MP JPEG": jpeg.getvalue()}
+    light = np.asarray(page(jpeg_side, "RGB"), np.int16)
+    noisy = np.clip(light + rng.normal(0, 40, (jpeg_side, jpeg_side, 1)), 0, 255).astype(np.uint8)
+    megapixels, jpeg_megapixels = side * side / 1e6, jpeg_side * jpeg_side / 1e6
+    return {
+        f"{megapixels:.0f} MP PNG": encoded(page(side, "RGB"), "PNG"),
+        f"{megapixels:.0f} MP PNG, alpha": encoded(page(side, "RGBA"), "PNG"),
+        f"{jpeg_megapixels:.0f} MP JPEG": encoded(Image.fromarray(noisy), "JPEG", quality=45),
+    }
 
 
 def child(path: str) -> None:
     import cv2
     import torch
 
-    from model.errors import InvalidImageError
+    from model.errors import InvalidImageError, NoDigitError
     from model.preprocess import preprocess_upload
 
     torch.set_num_threads(1)
@@ -53,7 +70,7 @@ def child(path: str) -> None:
     before = status_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak (VmHWM) starts again from now
     started = time.perf_counter()
-    with contextlib.suppress(InvalidImageError):  # "no digit found" costs the same work
+    with contextlib.suppress(NoDigitError):  # "no digit found" costs the same work; "too large" fails
         preprocess_upload(data)
     seconds = time.perf_counter() - started
     peak = status_kb("VmHWM")
@@ -68,23 +85,29 @@ def status_kb(field: str) -> int:
     raise KeyError(field)
 
 
+def measure(data: bytes) -> dict[str, float]:
+    """Preprocessing ``data`` in a fresh worker-like process: seconds, peak RSS rise (MB), bytes."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "upload"
+        path.write_bytes(data)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.worst_case", "--child", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child(sys.argv[2])
         return
-    with tempfile.TemporaryDirectory() as directory:
-        for name, data in worst_files().items():
-            path = Path(directory) / "upload"
-            path.write_bytes(data)
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.worst_case", "--child", str(path)],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            got = json.loads(out.stdout.strip().splitlines()[-1])
-            size, ms, rise = got["bytes"] / 2**20, got["seconds"] * 1000, got["rss_rise_mb"]
-            print(f"{name} ({size:.1f} MiB): {ms:.0f} ms, peak RSS +{rise:.0f} MB")
+    for name, data in worst_files().items():
+        got = measure(data)
+        size, ms, rise = got["bytes"] / 2**20, got["seconds"] * 1000, got["rss_rise_mb"]
+        print(f"{name} ({size:.1f} MiB): {ms:.0f} ms, peak RSS +{rise:.0f} MB")
 
 
 if __name__ == "__main__":

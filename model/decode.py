@@ -1,15 +1,17 @@
 """The first two stages of preprocessing: decode an upload safely, and make it a grayscale page no
 larger than the digit finding analyses.
 
-The image is reduced while it is still 8-bit (or 16-bit) and only the reduced page becomes float: a
-40 MP upload never exists as a float array, so a worker's memory and time per image follow the size
-analysed, not the size uploaded (docs/scaling.md has the figures).
+A worker's memory per image is bounded by what is decoded at full size, and nothing else grows with
+the upload: big JPEGs are decoded at a reduced scale, every other image is converted to grayscale and
+reduced strip by strip (a strip at a time is the only copy at full resolution besides the decoded
+image), and only the reduced page becomes float. docs/scaling.md has the figures.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -21,9 +23,12 @@ from model.errors import InvalidImageError
 # a smaller decoder surface, and the documented contract stays the tested one.
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "WEBP"})
 
-# Decompression-bomb guard: a few-kB PNG can declare a gigapixel canvas. 40 MP covers phone photos;
-# the decoded image is then at most four bytes a pixel. Checked from the header, before decoding.
+# Decompression-bomb guards, checked from the header before decoding: a few-kB PNG can declare a
+# gigapixel canvas. MAX_PIXELS bounds any upload (a JPEG's decoding time grows with it even when it is
+# decoded reduced); MAX_DECODED_PIXELS bounds what is decoded at full size (Pillow holds up to four
+# bytes a pixel), which sets a worker's peak memory per image (docs/scaling.md).
 MAX_PIXELS = 40_000_000
+MAX_DECODED_PIXELS = 16_000_000
 
 # The page is analysed at most this many pixels on its longer side: enough for the digit to keep
 # 20x20 detail when it fills a tenth of the photo, and cheap for the filters.
@@ -35,10 +40,14 @@ JPEG_DRAFT_SIDE = WORK_SIDE
 
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 ALPHA_MODES = ("RGBA", "LA", "La", "PA")
+# Pixels of the full-size image converted at a time (a strip of whole rows).
+STRIP_PIXELS = 1 << 20
 
 
-def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> tuple[Image.Image, float]:
-    """Decode an upload safely: known formats only, pixel count capped, truncation detected.
+def decode_image(
+    data: bytes | bytearray, max_pixels: int = MAX_PIXELS, max_decoded: int = MAX_DECODED_PIXELS
+) -> tuple[Image.Image, float]:
+    """Decode an upload safely: known formats only, pixel counts capped, truncation detected.
 
     Returns the image (EXIF orientation applied) and how many upload pixels each of its pixels spans:
     more than 1 where a big JPEG was decoded at a reduced scale.
@@ -63,14 +72,19 @@ def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> tuple
         # Which frame holds "the" digit is anyone's guess; refuse rather than guess.
         raise InvalidImageError("animated images are not accepted: send a single still image")
     if image.format == "JPEG" and max(width, height) > JPEG_DRAFT_SIDE:
-        image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))
+        image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))  # the size it will decode at, from here
+    if image.size[0] * image.size[1] > max_decoded:
+        limit = f"{max_decoded} pixels ({max_pixels} for a JPEG, which is decoded reduced)"
+        raise InvalidImageError(f"image too large: {width}x{height} pixels, limit is {limit}", 413)
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"the image data is truncated or corrupt: {exc}") from exc
     decoded_at = max(width, height) / max(image.size)
-    # Phone photos are stored sideways with an EXIF orientation tag; honour it.
-    return ImageOps.exif_transpose(image), decoded_at
+    # Phone photos are stored sideways with an EXIF orientation tag; honour it (in place: otherwise
+    # Pillow returns a full-size copy even of an image that needs no turning).
+    ImageOps.exif_transpose(image, in_place=True)
+    return image, decoded_at
 
 
 def _is_animated(image: Image.Image) -> bool:
@@ -86,22 +100,61 @@ def _is_animated(image: Image.Image) -> bool:
 
 def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.ndarray, float]:
     """Luma in [0, 1] (float32), alpha composited onto white, 16-bit depth kept; at most ``max_side``
-    on the longer side. Returns it and how many of the image's pixels each of its pixels spans."""
-    if image.mode in SIXTEEN_BIT_MODES:
-        # 16-bit PNGs open as I;16 or I (a 32-bit container holding 0..65535).
-        levels, scale = _shrink(np.asarray(image).astype(np.uint16), max_side)
-        return levels.astype(np.float32) / 65535.0, scale
-    if image.mode == "RGBa":  # Pillow's LA conversion would drop its alpha
-        image = image.convert("RGBA")
-    if image.mode == "P":  # palette entries may carry transparency (tRNS, a GIF's transparency index)
-        image = image.convert("LA" if "transparency" in image.info else "L")
-    if image.mode in ALPHA_MODES:
+    on the longer side. Returns it and how many of the image's pixels each of its pixels spans.
+
+    Converted and box-reduced by the largest whole factor a strip at a time, then area-averaged to
+    ``max_side``: the same average as one resize, without a full-size copy in the converted mode."""
+    factor = max(1, max(image.size) // max_side) if max_side else 1
+    mode = _analysed_mode(image)
+    levels = np.concatenate([np.asarray(_converted(strip, mode).reduce(factor)) for strip in _strips(image, factor)])
+    if mode == "I":  # OpenCV's area resize takes 16-bit, not 32-bit, integers
+        levels = np.clip(levels, 0, 65535).astype(np.uint16)
+    levels, _ = _shrink(levels, max_side)
+    if mode == "I":
+        return levels.astype(np.float32) / 65535.0, _spans(image, levels)
+    if mode == "La":
         # Premultiplied, so that reducing averages what is seen; then composited onto white.
-        levels, scale = _shrink(np.asarray(image.convert("LA").convert("La")), max_side)
         luma, alpha = levels[..., 0].astype(np.float32), levels[..., 1].astype(np.float32)
-        return (luma + 255.0 - alpha) / 255.0, scale
-    levels, scale = _shrink(np.asarray(image if image.mode == "L" else image.convert("L")), max_side)
-    return levels.astype(np.float32) / 255.0, scale
+        return (luma + 255.0 - alpha) / 255.0, _spans(image, levels)
+    return levels.astype(np.float32) / 255.0, _spans(image, levels)
+
+
+def _spans(image: Image.Image, levels: np.ndarray) -> float:
+    return max(image.size) / max(levels.shape[:2])
+
+
+def _analysed_mode(image: Image.Image) -> str:
+    """Pillow's mode the image is reduced in: 16-bit depth in 32-bit integers (I), luma with
+    premultiplied alpha (La), or 8-bit luma (L)."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        return "I"  # 16-bit PNGs open as I;16 or I (a 32-bit container holding 0..65535)
+    if image.mode in ALPHA_MODES or image.mode == "RGBa" or (image.mode == "P" and "transparency" in image.info):
+        return "La"  # palette entries may carry transparency (tRNS, a GIF's transparency index)
+    return "L"
+
+
+def _converted(strip: Image.Image, mode: str) -> Image.Image:
+    if strip.mode == mode:
+        return strip
+    if mode == "I":
+        return strip.convert("I")
+    if mode == "La":
+        if strip.mode == "RGBa":  # Pillow's LA conversion would drop its alpha
+            strip = strip.convert("RGBA")
+        return strip.convert("LA").convert("La")
+    return strip.convert("L")
+
+
+def _strips(image: Image.Image, factor: int) -> Iterator[Image.Image]:
+    """The image as strips of whole rows, each a multiple of ``factor`` rows high (so that reducing
+    the strips gives the rows that reducing the whole would), about STRIP_PIXELS each."""
+    width, height = image.size
+    rows = max(factor, STRIP_PIXELS // max(width, 1) // factor * factor)
+    if rows >= height:
+        yield image
+        return
+    for top in range(0, height, rows):  # one at a time: a list would be a full-size copy
+        yield image.crop((0, top, width, min(top + rows, height)))
 
 
 def _shrink(levels: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:

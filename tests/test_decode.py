@@ -1,0 +1,63 @@
+"""Decoding an upload within a worker's memory: the two pixel limits, strip-by-strip conversion, and
+the worst upload the limits allow measured in a worker-like process (docs/scaling.md)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.worst_case import measure, worst_files
+from evaluation.imaging import encode
+from model import decode
+from model.decode import MAX_DECODED_PIXELS, MAX_PIXELS, WORK_SIDE, decode_image, to_grayscale
+from model.errors import InvalidImageError
+
+# What one image may add to a worker's resident memory, and take on one core (docs/scaling.md).
+WORKER_IMAGE_MB = 150
+WORKER_IMAGE_SECONDS = 0.5
+
+
+def test_a_png_over_the_decoded_limit_is_refused_from_its_header():
+    side = math.isqrt(MAX_DECODED_PIXELS) + 1
+    with pytest.raises(InvalidImageError, match="too large") as caught:
+        decode_image(encode(Image.new("L", (side, side), 255), "PNG"))
+    assert caught.value.status == 413
+
+
+def test_a_jpeg_over_the_decoded_limit_is_decoded_reduced():
+    side = math.isqrt(MAX_PIXELS) - 10
+    image, decoded_at = decode_image(encode(Image.new("RGB", (side, side), (200, 200, 200)), "JPEG"))
+    assert decoded_at == pytest.approx(8, rel=0.01) and max(image.size) >= WORK_SIDE
+
+
+def test_a_jpeg_that_cannot_be_decoded_reduced_counts_in_full():
+    """A long thin JPEG: reducing it would make its short side too small, so it decodes full size."""
+    data = encode(Image.new("L", (MAX_DECODED_PIXELS // 700 + 100, 700), 255), "JPEG")
+    with pytest.raises(InvalidImageError, match="too large"):
+        decode_image(data)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA", "RGBa", "I;16", "I", "P", "1", "CMYK"])
+def test_strip_by_strip_is_the_same_as_the_whole_image(mode, monkeypatch):
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(1999, 1301, 4), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGBA").convert(mode) if mode not in ("I;16", "I") else None
+    if image is None:
+        image = Image.fromarray(rng.integers(0, 65536, size=(1999, 1301), dtype=np.uint16)).convert(mode)
+    whole, whole_scale = to_grayscale(image, WORK_SIDE)
+    monkeypatch.setattr(decode, "STRIP_PIXELS", 7 * 1301)  # a strip of a few rows
+    strips, strips_scale = to_grayscale(image, WORK_SIDE)
+    assert whole.shape == strips.shape and max(whole.shape) == WORK_SIDE and whole_scale == strips_scale
+    np.testing.assert_array_equal(whole, strips)
+
+
+@pytest.mark.parametrize("name", list(worst_files()))
+def test_the_worst_upload_the_limits_allow_stays_within_a_workers_bound(name):
+    """The bound that sets the pod's memory for TorchServe (docs/scaling.md): asserted on resident memory,
+    which this machine's load does not change; the time is reported (make bench-worst), not asserted."""
+    got = measure(worst_files()[name])
+    print(f"\n{name}: {got['seconds'] * 1000:.0f} ms, peak RSS +{got['rss_rise_mb']:.0f} MB")
+    assert got["rss_rise_mb"] <= WORKER_IMAGE_MB

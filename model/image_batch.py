@@ -12,7 +12,12 @@ with ``MAGIC``, so a body is either a packed batch or a single image file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from model.errors import ClientError
+
+# An upload as the proxy holds it: bytes, or a view of the request body it came in (not a copy).
+Buffer = bytes | memoryview
 
 MAGIC = b"GoClassify images v1\n"
 EXPLAIN_MAGIC = b"GoClassify images v1 explain\n"
@@ -33,11 +38,18 @@ def wants_explanation(body: bytes | bytearray) -> bool:
     return body.startswith(EXPLAIN_MAGIC)
 
 
-def pack_images(files: list[bytes], explain: bool = False) -> bytes:
+def pack_images(files: Sequence[Buffer], explain: bool = False) -> bytes:
+    return b"".join(packed_chunks(files, explain))
+
+
+def packed_chunks(files: Sequence[Buffer], explain: bool = False) -> list[Buffer]:
+    """A packed body as the chunks that make it up, the files themselves among them (not copied)."""
     if len(files) > MAX_IMAGES_PER_REQUEST:
         raise ValueError(f"at most {MAX_IMAGES_PER_REQUEST} images per request, not {len(files)}")
-    magic = EXPLAIN_MAGIC if explain else MAGIC
-    return magic + b"".join(len(data).to_bytes(LENGTH_BYTES, "big") + data for data in files)
+    chunks: list[Buffer] = [EXPLAIN_MAGIC if explain else MAGIC]
+    for data in files:
+        chunks += [len(data).to_bytes(LENGTH_BYTES, "big"), data]
+    return chunks
 
 
 def unpack_images(body: bytes | bytearray) -> list[bytes]:

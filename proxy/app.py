@@ -20,7 +20,8 @@ import aiohttp
 from aiohttp import hdrs, web
 
 from model.errors import ClientError
-from model.image_batch import pack_images
+from model.image_batch import Buffer
+from proxy.budget import ByteBudget, OverBudget
 from proxy.coalesce import Answer, Coalescer
 from proxy.cors import cors_middleware, parse_origins
 from proxy.lifecycle import InFlight
@@ -28,6 +29,7 @@ from proxy.metrics import ProxyMetrics
 from proxy.multipart import MultipartError, boundary_of, parse_parts
 from proxy.settings import Settings
 from proxy.torchserve_keys import KeyKind, TorchServeKeys, is_refusal
+from proxy.upstream_body import ChunksPayload, upstream_body
 
 logger = logging.getLogger("goclassify.proxy")
 
@@ -41,7 +43,7 @@ SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 KEYS_KEY = web.AppKey("torchserve_keys", TorchServeKeys)
 IN_FLIGHT_KEY = web.AppKey("in_flight", InFlight)
 COALESCER_KEY = web.AppKey("coalescer", Coalescer)
-EXPLAIN_COALESCER_KEY = web.AppKey("explain_coalescer", Coalescer)
+BUDGET_KEY = web.AppKey("budget", ByteBudget)
 METRICS_KEY = web.AppKey("metrics", ProxyMetrics)
 # TorchServe statuses that mean "the model cannot answer now", as opposed to "your input is bad".
 UNAVAILABLE_STATUSES = frozenset({404, 500, 503, 507})
@@ -50,6 +52,8 @@ RETRY_AFTER = {"Retry-After": "1"}
 FLAG_VALUES = {"1": True, "true": True, "0": False, "false": False}
 # The handler's fields of a "not a digit" refusal that a best guess does not carry.
 REFUSAL_FIELDS = ("error", "status", "refuse_below")
+# A TorchServe call made this close to its deadline still gets this long (it is answered 504 anyway).
+MIN_CALL_SECONDS = 0.01
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -68,20 +72,37 @@ async def classify(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS_KEY]
     try:
         explain, best_guess = query_flag(request, "explain"), query_flag(request, "best_guess")
-        images = await read_image_fields(request, settings.max_upload_bytes)
+        boundary = form_boundary(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
-    coalescer = request.app[EXPLAIN_COALESCER_KEY if explain else COALESCER_KEY]
     try:
-        if len(images) == 1:  # the usual case, without gather's task per image
-            answers = [await classify_one(coalescer, images[0])]
-        else:
-            answers = await asyncio.gather(*(classify_one(coalescer, data) for data in images))
+        # Charged before the body is read: a client past the budget is answered without sending it.
+        async with request.app[BUDGET_KEY].hold(request.content_length or settings.max_upload_bytes):
+            return await classify_form(request, boundary, explain, best_guess)
+    except OverBudget:
+        return error(503, "busy: too many large uploads in progress; retry shortly", RETRY_AFTER)
+
+
+async def classify_form(request: web.Request, boundary: bytes, explain: bool, best_guess: bool) -> web.Response:
+    settings = request.app[SETTINGS_KEY]
+    try:
+        images = await read_image_fields(request, boundary, settings.max_upload_bytes)
+    except UploadError as exc:
+        return error(exc.status, str(exc))
+    coalescer = request.app[COALESCER_KEY]
+    # One deadline for the whole request, queue and TorchServe together.
+    deadline = asyncio.get_running_loop().time() + settings.deadline
+    try:
+        async with asyncio.timeout_at(deadline):
+            if len(images) == 1:  # the usual case, without gather's task per image
+                answers = [await classify_one(coalescer, images[0], explain, deadline)]
+            else:
+                answers = await asyncio.gather(*(classify_one(coalescer, i, explain, deadline) for i in images))
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
         return unreachable(request.app, exc)
     except TimeoutError:
         request.app[METRICS_KEY].upstream_errors.labels("timeout").inc()
-        return error(504, f"TorchServe did not answer within {settings.upstream_timeout:g} s")
+        return error(504, f"the model server did not answer within {settings.deadline:g} s")
     except aiohttp.ClientError as exc:
         return unreachable(request.app, exc)
     if best_guess:
@@ -113,22 +134,25 @@ def empty_file() -> Answer:
     return 400, {"error": f"the file in field '{IMAGE_FIELD}' is empty"}
 
 
-async def classify_one(coalescer: Coalescer, data: bytes) -> Answer:
+async def classify_one(coalescer: Coalescer, data: Buffer, explain: bool, deadline: float) -> Answer:
     if not data:
         return empty_file()
-    return await coalescer.classify(data)
+    return await coalescer.classify(data, explain, deadline)
 
 
-async def send_images(app: web.Application, images: list[bytes], explain: bool = False) -> list[Answer]:
-    """One TorchServe request carrying ``images`` packed in its body; one answer per image."""
+async def send_images(app: web.Application, images: list[Buffer], explain: bool, deadline: float) -> list[Answer]:
+    """One TorchServe request carrying ``images`` packed in its body, answered by ``deadline`` (the
+    latest of its uploads'); one answer per image."""
     settings = app[SETTINGS_KEY]
     url = f"{settings.inference_url}/predictions/{settings.model_name}"
     # Octet-stream: TorchServe would decode a text/* or JSON body into a str before the handler sees
     # it. The handler, not the client's label, decides whether each file is an image. The clients'
     # filenames are not forwarded: TorchServe has no use for them.
-    body, content_type = pack_images(images, explain), "application/octet-stream"
+    body, content_type = upstream_body(images, explain), "application/octet-stream"
     app[METRICS_KEY].batch_images.observe(len(images))
-    status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type)
+    remaining = max(deadline - asyncio.get_running_loop().time(), MIN_CALL_SECONDS)
+    timeout = aiohttp.ClientTimeout(total=remaining, connect=min(settings.connect_timeout, remaining))
+    status, raw = await call_torchserve(app, "inference", "POST", url, body, content_type, timeout)
     payload = _json_or_none(raw)
     if status == 200 and isinstance(payload, list) and len(payload) == len(images):
         return [item_answer(item) for item in payload]
@@ -153,7 +177,7 @@ async def call_torchserve(
     kind: KeyKind,
     method: str,
     url: str,
-    body: bytes | None = None,
+    body: bytes | ChunksPayload | None = None,
     content_type: str | None = None,
     timeout: aiohttp.ClientTimeout | None = None,
 ) -> tuple[int, bytes]:
@@ -197,19 +221,40 @@ def relay(status: int, raw: bytes) -> tuple[Answer, str]:
     return (502, {"error": f"unexpected answer from the model server (HTTP {status})"}), "unexpected"
 
 
-async def read_image_fields(request: web.Request, limit: int) -> list[bytes]:
-    """The ``image`` parts of a multipart body, in order, refusing oversize and malformed bodies."""
+def form_boundary(request: web.Request, limit: int) -> bytes:
+    """The multipart boundary of the request, refusing a declared oversize body before reading it."""
     if request.content_length is not None and request.content_length > limit:
         raise UploadError(f"request body over the {limit} byte limit", 413)
     try:
-        boundary = boundary_of(request.headers.get(hdrs.CONTENT_TYPE, ""))
+        return boundary_of(request.headers.get(hdrs.CONTENT_TYPE, ""))
     except MultipartError as exc:
         status = 400 if request.headers.get(hdrs.CONTENT_TYPE, "").startswith("multipart/") else 415
         raise UploadError(f"send multipart/form-data with the file in field '{IMAGE_FIELD}' ({exc})", status) from exc
-    try:
-        body = await request.read()  # bounded: the app's client_max_size is the same limit
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise UploadError(f"request body over the {limit} byte limit", 413) from exc
+
+
+async def read_body(request: web.Request, limit: int) -> bytearray:
+    """The request body in one buffer, allocated once at its declared length (growing it as it
+    arrives would copy it, and aiohttp's read() makes a second, bytes copy at the end)."""
+    declared = request.content_length
+    body, filled = bytearray(declared or 0), 0
+    while chunk := await request.content.readany():
+        end = filled + len(chunk)
+        if end > limit:
+            raise UploadError(f"request body over the {limit} byte limit", 413)
+        if declared is None:
+            body += chunk
+        else:
+            body[filled:end] = chunk  # aiohttp has already refused a body longer than it declared
+        filled = end
+    if filled != len(body):
+        raise UploadError("the request body ended before its declared length", 400)
+    return body
+
+
+async def read_image_fields(request: web.Request, boundary: bytes, limit: int) -> list[Buffer]:
+    """The ``image`` parts of a multipart body, in order (views of the body), refusing oversize and
+    malformed bodies."""
+    body = await read_body(request, limit)
     try:
         parts = parse_parts(body, boundary, MAX_FORM_PARTS)
     except MultipartError as exc:
@@ -273,7 +318,7 @@ def static_file(body: bytes, content_type: str) -> Callable[[web.Request], Await
 
 def create_app(settings: Settings) -> web.Application:
     settings = settings.resolved()
-    # client_max_size is the upload limit: aiohttp refuses a larger body while reading it.
+    # client_max_size is the upload limit for any body aiohttp reads (read_body applies it to /classify).
     in_flight, metrics = InFlight(), ProxyMetrics()
     cors = cors_middleware(parse_origins(settings.cors_origins))
     middlewares = [in_flight.middleware, metrics.middleware, cors, json_errors]
@@ -284,25 +329,16 @@ def create_app(settings: Settings) -> web.Application:
     key_file = Path(settings.torchserve_key_file) if settings.torchserve_key_file else None
     app[KEYS_KEY] = TorchServeKeys(key_file, settings.management_url)
     app[COALESCER_KEY] = Coalescer(
-        lambda images: send_images(app, images),
+        lambda images, explain, deadline: send_images(app, images, explain, deadline),
         max_images=settings.coalesce_max_images,
         max_bytes=settings.max_upload_bytes,  # so a coalesced request stays under TorchServe's size limit
         max_in_flight=settings.process_concurrency,
         max_waiting=settings.max_waiting,
     )
-    # ?explain=1 answers carry more (the model's input, the digit's box), so they travel in packed
-    # bodies of their own: a person looking at one answer, one such request at a time per process,
-    # behind the same waiting limit.
-    app[EXPLAIN_COALESCER_KEY] = Coalescer(
-        lambda images: send_images(app, images, explain=True),
-        max_images=settings.coalesce_max_images,
-        max_bytes=settings.max_upload_bytes,
-        max_in_flight=1,
-        max_waiting=settings.max_waiting,
-    )
+    app[BUDGET_KEY] = ByteBudget(settings.memory_budget, wait=settings.budget_wait)
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
-        timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout, connect=settings.connect_timeout)
+        timeout = aiohttp.ClientTimeout(total=settings.deadline, connect=settings.connect_timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             app[SESSION_KEY] = session
             yield

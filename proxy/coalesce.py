@@ -8,13 +8,20 @@ at once when fewer than ``max_in_flight`` TorchServe calls are running (no added
 idle); otherwise it waits for the next free slot, where it joins whatever else has queued up (up to
 ``max_images`` and ``max_bytes``). The uploads waiting when slots free up are shared out between
 those slots, so that each TorchServe worker gets a request. Measured in the README's benchmark.
+
+Uploads asking for an explanation (``?explain=1``) wait in the same queue, under the same bound,
+and travel in requests of their own (their answers carry more). Each upload has a deadline; one
+whose client has gone or whose deadline has passed (its future cancelled) is dropped, not sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+
+from model.image_batch import Buffer
 
 # Before a slot takes its batch, the event loop turns this many times, so that uploads already read
 # from their sockets (or being parsed) join this request instead of following in a one-image request
@@ -24,8 +31,17 @@ ARRIVAL_TURNS = 16
 
 # What one upload gets back: an HTTP status and the JSON body for its client.
 Answer = tuple[int, dict[str, Any]]
-Send = Callable[[list[bytes]], Awaitable[list[Answer]]]
+# send(images, explain, deadline): one TorchServe request, to be answered by ``deadline`` (loop time).
+Send = Callable[[list[Buffer], bool, float], Awaitable[list[Answer]]]
 OVERLOADED: Answer = (503, {"error": "overloaded: too many uploads are waiting for the model; retry shortly"})
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: Buffer
+    explain: bool
+    deadline: float  # the event loop's time by which its client must have an answer
+    answer: asyncio.Future[Answer]
 
 
 class Coalescer:
@@ -33,22 +49,25 @@ class Coalescer:
         self._send = send
         self.max_images, self.max_bytes, self.max_in_flight = max_images, max_bytes, max_in_flight
         self.max_waiting = max_waiting
-        self._pending: list[tuple[bytes, asyncio.Future[Answer]]] = []
+        self._pending: list[Upload] = []
         self.in_flight = 0  # drain tasks, each holding a slot
         self.sending = 0  # of which are waiting for TorchServe's answer
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
-    async def classify(self, data: bytes) -> Answer:
+    async def classify(self, data: Buffer, explain: bool, deadline: float) -> Answer:
         """The answer for one upload; raises what sending raised (timeouts, connection errors).
         With ``max_waiting`` uploads already waiting, a 503 at once: the client may retry, and the
-        uploads in the queue are not delayed further."""
+        uploads in the queue are not delayed further. The caller bounds the wait (its deadline);
+        cancelled, the upload leaves the queue unsent."""
         if len(self._pending) >= self.max_waiting:
-            return OVERLOADED
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._pending.append((data, future))
+            self._drop_unwanted()  # only here and when taking a batch: a scan per upload would cost at 32 clients
+            if len(self._pending) >= self.max_waiting:
+                return OVERLOADED
+        upload = Upload(data, explain, deadline, asyncio.get_running_loop().create_future())
+        self._pending.append(upload)
         if self.in_flight < self.max_in_flight:
             self._start_drain()
-        return await future
+        return await upload.answer
 
     def _start_drain(self) -> None:
         self.in_flight += 1
@@ -65,34 +84,49 @@ class Coalescer:
                 if not self._pending:  # another slot took them while this one waited
                     break
                 batch = self._take_batch()
+                if not batch:
+                    break
                 if self._pending and self.in_flight < self.max_in_flight:
                     self._start_drain()  # the rest goes out beside this batch, not after it
                 self.sending += 1
                 try:
-                    answers = await self._send([data for data, _ in batch])
+                    deadline = max(upload.deadline for upload in batch)
+                    answers = await self._send([upload.data for upload in batch], batch[0].explain, deadline)
                 except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    for upload in batch:
+                        if not upload.answer.done():
+                            upload.answer.set_exception(exc)
                     continue
                 finally:
                     self.sending -= 1
-                for (_, future), answer in zip(batch, answers, strict=True):
-                    if not future.done():  # its client may have gone away meanwhile
-                        future.set_result(answer)
+                for upload, answer in zip(batch, answers, strict=True):
+                    if not upload.answer.done():  # its client may have gone away meanwhile
+                        upload.answer.set_result(answer)
         finally:
             self.in_flight -= 1
 
-    def _take_batch(self) -> list[tuple[bytes, asyncio.Future[Answer]]]:
-        """The oldest waiting uploads, up to max_images and max_bytes (at least one, whatever its size),
-        and no more than this call's fair share of them: the waiting uploads are spread over the
-        free slots, so that TorchServe's workers each get a request instead of one getting them all."""
+    def _take_batch(self) -> list[Upload]:
+        """The oldest waiting uploads of the oldest one's kind (explained or not), up to max_images and
+        max_bytes (at least one, whatever its size), and no more than this call's fair share of them:
+        the waiting uploads are spread over the free slots, so that TorchServe's workers each get a
+        request instead of one getting them all. Uploads nobody waits for any more are dropped."""
+        self._drop_unwanted()
+        if not self._pending:
+            return []
         free_slots = self.max_in_flight - self.sending
         limit = min(self.max_images, -(-len(self._pending) // max(free_slots, 1)))
-        taken, size = 0, 0
-        for data, _ in self._pending:
-            if taken and (taken == limit or size + len(data) > self.max_bytes):
-                break
-            taken, size = taken + 1, size + len(data)
-        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        explain, size = self._pending[0].explain, 0
+        batch: list[Upload] = []
+        rest: list[Upload] = []
+        for upload in self._pending:
+            fits = len(batch) < limit and (not batch or size + len(upload.data) <= self.max_bytes)
+            if upload.explain == explain and fits:
+                batch.append(upload)
+                size += len(upload.data)
+            else:
+                rest.append(upload)
+        self._pending = rest
         return batch
+
+    def _drop_unwanted(self) -> None:
+        self._pending = [upload for upload in self._pending if not upload.answer.done()]

@@ -66,7 +66,11 @@ async def serve(
     """Serve ``app`` on host:port until SIGTERM or SIGINT, then stop gracefully."""
     log_buffer = AccessLogBuffer()
     options = {"access_log_class": access_logger_class(log_buffer)} if access_log else {"access_log": None}
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout, **options)
+    # handler_cancellation: a client that disconnects cancels its request, so its uploads leave the
+    # queue unsent (proxy/coalesce.py) and its budget is freed at once.
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=shutdown_timeout, handler_cancellation=True, **options
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()

@@ -6,7 +6,8 @@ untrusted input, so it is a well-kept library, not code of ours. A hand-written 
 docs/benchmarks.md, "Multipart"), which is under the 5 % that would have justified keeping our own.
 
 What the proxy adds: a part limit, the field name from each part's Content-Disposition, and an
-error for a body that ends before its closing boundary (python-multipart stops quietly there).
+error for a body that ends before its closing boundary (python-multipart stops quietly there), and
+parts that are views of the body rather than copies of it, so an upload is held once (proxy/budget.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from model.image_batch import Buffer
 
 FORM_DATA = b"multipart/form-data"
 CRLF = b"\r\n"
@@ -32,7 +35,7 @@ class MultipartError(ValueError):
 @dataclass(frozen=True)
 class Part:
     name: str | None
-    data: bytes
+    data: Buffer  # a view of the body where the part lies in one piece (as it does unless split)
 
 
 def boundary_of(content_type: str) -> bytes:
@@ -49,18 +52,19 @@ def boundary_of(content_type: str) -> bytes:
 class _Collector:
     """python-multipart's callbacks, collecting the parts of one body."""
 
-    def __init__(self, max_parts: int) -> None:
-        self.max_parts = max_parts
+    def __init__(self, body: bytes | bytearray, max_parts: int) -> None:
+        self.body, self.max_parts = body, max_parts
+        self._view = memoryview(body)
         self.parts: list[Part] = []
         self.ended = False
-        self._chunks: list[bytes] = []
+        self._chunks: list[Buffer] = []
         self._headers: dict[bytes, bytes] = {}
         self._field, self._value = bytearray(), bytearray()
 
     def callbacks(self) -> dict[str, object]:
         return {
             "on_part_begin": self.part_begin,
-            "on_part_data": lambda data, start, end: self._chunks.append(data[start:end]),
+            "on_part_data": self.part_data,
             "on_part_end": self.part_end,
             "on_header_field": lambda data, start, end: self._field.extend(data[start:end]),
             "on_header_value": lambda data, start, end: self._value.extend(data[start:end]),
@@ -73,6 +77,11 @@ class _Collector:
             raise MultipartError(f"too many form fields (over {self.max_parts})")
         self._chunks, self._headers = [], {}
 
+    def part_data(self, data: bytes | bytearray, start: int, end: int) -> None:
+        # The parser hands out slices of the body it was given, or of its own look-behind buffer
+        # where a part's data ends in something that looked like the start of a boundary.
+        self._chunks.append(self._view[start:end] if data is self.body else bytes(data[start:end]))
+
     def header_end(self) -> None:
         self._headers[bytes(self._field).strip().lower()] = bytes(self._value)
         self._field.clear()
@@ -80,15 +89,17 @@ class _Collector:
 
     def part_end(self) -> None:
         name = parse_options_header(self._headers.get(b"content-disposition", b""))[1].get(b"name")
-        self.parts.append(Part(None if name is None else name.decode("utf-8", "replace"), b"".join(self._chunks)))
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self.parts.append(Part(None if name is None else name.decode("utf-8", "replace"), data))
 
     def end(self) -> None:
         self.ended = True
 
 
-def parse_parts(body: bytes, boundary: bytes, max_parts: int) -> list[Part]:
-    """The parts of a multipart body, in order; at most ``max_parts`` (more is an error)."""
-    collector = _Collector(max_parts)
+def parse_parts(body: bytes | bytearray, boundary: bytes, max_parts: int) -> list[Part]:
+    """The parts of a multipart body, in order; at most ``max_parts`` (more is an error). The body
+    must not change while its parts are in use."""
+    collector = _Collector(body, max_parts)
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     try:
         parser.write(body)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from model.image_batch import MAX_IMAGES_PER_REQUEST
+from proxy.budget import PER_REQUEST_OVERHEAD, default_budget
 from proxy.cors import parse_origins
 
 ENV_PREFIX = "GOCLASSIFY_"
@@ -27,7 +28,9 @@ class Settings:
     management_url: str = "http://127.0.0.1:8081"  # TorchServe management API, read for /healthz
     model_name: str = "mnist"
     max_upload_bytes: int = 10 * 1024 * 1024  # 10 MiB; larger uploads get 413
-    upstream_timeout: float = 30.0  # seconds for a whole prediction round trip
+    # Seconds from an upload's arrival (its body read) to its answer, queue and TorchServe together;
+    # past it, 504.
+    deadline: float = 30.0
     connect_timeout: float = 2.0  # seconds to reach TorchServe before answering 503
     # Processes serving the port (SO_REUSEPORT: the kernel spreads connections over them).
     # 0: one per 2 usable cores, at least 2 (docs/scaling.md).
@@ -41,6 +44,10 @@ class Settings:
     # Uploads waiting for a TorchServe request, per process; past it an upload gets 503 at once
     # (back-pressure instead of an ever longer queue; docs/scaling.md).
     max_waiting: int = 1024
+    # Bytes of uploads each process may hold at once (proxy/budget.py); an upload past it waits up to
+    # budget_wait seconds, then gets 503. 0: each process's share of a third of the container's memory limit.
+    memory_budget: int = 0
+    budget_wait: float = 1.0
     health_timeout: float = 2.0  # seconds for the readiness probe
     # TorchServe's key_file.json (token authorization); empty: TorchServe runs without it.
     torchserve_key_file: str = ""
@@ -57,12 +64,22 @@ class Settings:
         """These settings with every 0 ("follow the machine") replaced by the figure it stands for."""
         cores = usable_cores()
         processes = self.processes or max(MIN_PROCESSES, cores // CORES_PER_PROCESS)
-        return replace(self, processes=processes, upstream_concurrency=self.upstream_concurrency or cores)
+        return replace(
+            self,
+            processes=processes,
+            upstream_concurrency=self.upstream_concurrency or cores,
+            memory_budget=self.memory_budget or max(default_budget(processes), smallest_budget(self)),
+        )
 
     @property
     def process_concurrency(self) -> int:
         """Each process's share of ``upstream_concurrency`` (resolved settings), rounded up."""
         return -(-self.upstream_concurrency // self.processes)
+
+
+def smallest_budget(settings: Settings) -> int:
+    """A budget that holds one upload of the largest size allowed."""
+    return settings.max_upload_bytes + PER_REQUEST_OVERHEAD
 
 
 def usable_cores() -> int:
@@ -108,6 +125,10 @@ def parse_settings(argv: list[str] | None = None, environ: dict[str, str] | None
         parser.error("--max-upload-bytes must be positive")
     if settings.processes < 0 or settings.upstream_concurrency < 0:
         parser.error("--processes and --upstream-concurrency must be positive, or 0 for one per core")
+    if settings.memory_budget and settings.memory_budget < smallest_budget(settings):
+        parser.error(f"--memory-budget must hold one largest upload: at least {smallest_budget(settings)}")
+    if settings.deadline <= 0 or settings.budget_wait < 0:
+        parser.error("--deadline must be positive and --budget-wait not negative")
     if settings.max_waiting < 1:
         parser.error("--max-waiting must be at least 1")
     if not 1 <= settings.coalesce_max_images <= MAX_IMAGES_PER_REQUEST:

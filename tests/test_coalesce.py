@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
+from model.image_batch import Buffer
 from proxy.coalesce import ARRIVAL_TURNS, OVERLOADED, Answer, Coalescer
+
+FAR = float("inf")  # a deadline that never passes
+
+
+def plain(coalescer: Coalescer, data: bytes):
+    return coalescer.classify(data, False, FAR)
 
 
 class Upstream:
@@ -14,13 +21,15 @@ class Upstream:
 
     def __init__(self, fail_on: bytes | None = None) -> None:
         self.requests: list[list[bytes]] = []
+        self.kinds: list[tuple[bool, float]] = []  # each request's (explain, deadline)
         self.running = self.peak = 0
         self.fail_on = fail_on
         self.gate = asyncio.Event()
         self.gate.set()
 
-    async def send(self, images: list[bytes]) -> list[Answer]:
-        self.requests.append(images)
+    async def send(self, images: list[Buffer], explain: bool, deadline: float) -> list[Answer]:
+        self.requests.append([bytes(data) for data in images])
+        self.kinds.append((explain, deadline))
         self.running += 1
         self.peak = max(self.peak, self.running)
         try:
@@ -28,7 +37,7 @@ class Upstream:
             await asyncio.sleep(0)
             if self.fail_on in images:
                 raise ConnectionError("upstream went away")
-            return [(200, {"echo": data.decode()}) for data in images]
+            return [(200, {"echo": bytes(data).decode()}) for data in images]
         finally:
             self.running -= 1
 
@@ -44,7 +53,7 @@ def run(
             max_in_flight=max_in_flight,
             max_waiting=max_waiting,
         )
-        return await asyncio.gather(*(coalescer.classify(data) for data in uploads), return_exceptions=True)
+        return await asyncio.gather(*(plain(coalescer, data) for data in uploads), return_exceptions=True)
 
     return asyncio.run(main())
 
@@ -80,9 +89,9 @@ def test_uploads_queued_behind_a_busy_slot_go_together_when_one_frees():
         upstream = Upstream()
         coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1, max_waiting=1024)
         upstream.gate.clear()
-        first = asyncio.ensure_future(coalescer.classify(b"first"))
+        first = asyncio.ensure_future(plain(coalescer, b"first"))
         await asyncio.sleep(0.01)  # "first" is now with the (stalled) upstream
-        later = [asyncio.ensure_future(coalescer.classify(data)) for data in uploads(6)]
+        later = [asyncio.ensure_future(plain(coalescer, data)) for data in uploads(6)]
         await asyncio.sleep(0.01)
         upstream.gate.set()
         await asyncio.gather(first, *later)
@@ -95,10 +104,10 @@ def test_an_upload_arriving_a_few_loop_turns_later_joins_the_request():
     async def main() -> list[list[bytes]]:
         upstream = Upstream()
         coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1, max_waiting=1024)
-        first = asyncio.ensure_future(coalescer.classify(b"first"))
+        first = asyncio.ensure_future(plain(coalescer, b"first"))
         for _ in range(4):  # well within the slot's ARRIVAL_TURNS
             await asyncio.sleep(0)
-        await asyncio.gather(first, coalescer.classify(b"second"))
+        await asyncio.gather(first, plain(coalescer, b"second"))
         return upstream.requests
 
     assert ARRIVAL_TURNS >= 8
@@ -114,7 +123,7 @@ def test_staggered_arrivals_never_make_an_empty_request(gap_turns):
         coalescer = Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=2, max_waiting=1024)
         answers = []
         for data in uploads(30):
-            answers.append(asyncio.ensure_future(coalescer.classify(data)))
+            answers.append(asyncio.ensure_future(plain(coalescer, data)))
             for _ in range(gap_turns):
                 await asyncio.sleep(0)
         await asyncio.gather(*answers)
@@ -145,3 +154,47 @@ def test_past_the_waiting_limit_an_upload_gets_a_503_at_once_and_the_queue_is_se
     assert answers[:4] == [(200, {"echo": str(index)}) for index in range(4)]
     assert answers[4:] == [OVERLOADED] * 6
     assert OVERLOADED[0] == 503 and "retry" in OVERLOADED[1]["error"]
+
+
+def stalled_coalescer(upstream: Upstream, max_waiting: int = 1024) -> Coalescer:
+    upstream.gate.clear()
+    return Coalescer(upstream.send, max_images=32, max_bytes=1_000_000, max_in_flight=1, max_waiting=max_waiting)
+
+
+def test_an_upload_whose_client_has_gone_is_dropped_before_it_is_sent():
+    async def main() -> list[list[bytes]]:
+        upstream = Upstream()
+        coalescer = stalled_coalescer(upstream)
+        first = asyncio.ensure_future(plain(coalescer, b"first"))
+        await asyncio.sleep(0.01)  # "first" is with the stalled upstream; the others wait
+        gone = asyncio.ensure_future(plain(coalescer, b"gone"))
+        kept = asyncio.ensure_future(plain(coalescer, b"kept"))
+        await asyncio.sleep(0)
+        gone.cancel()  # what aiohttp does to a request whose client disconnects, or a deadline
+        upstream.gate.set()
+        await asyncio.gather(first, kept)
+        return upstream.requests
+
+    assert asyncio.run(main()) == [[b"first"], [b"kept"]]
+
+
+def test_explained_uploads_share_the_queue_and_its_bound_but_travel_apart():
+    async def main() -> tuple[list, list]:
+        upstream = Upstream()
+        coalescer = stalled_coalescer(upstream, max_waiting=3)
+        first = asyncio.ensure_future(plain(coalescer, b"first"))
+        await asyncio.sleep(0.01)
+        waiting = [
+            asyncio.ensure_future(coalescer.classify(b"e1", True, 5.0)),
+            asyncio.ensure_future(plain(coalescer, b"p1")),
+            asyncio.ensure_future(coalescer.classify(b"e2", True, 7.0)),
+            asyncio.ensure_future(coalescer.classify(b"e3", True, 9.0)),  # the fourth waiting: over the bound
+        ]
+        await asyncio.sleep(0.01)
+        upstream.gate.set()
+        answers = await asyncio.gather(first, *waiting)
+        return answers, list(zip(upstream.requests, upstream.kinds, strict=True))
+
+    answers, requests = asyncio.run(main())
+    assert answers[-1] == OVERLOADED  # one bound for both kinds, not one each
+    assert requests == [([b"first"], (False, FAR)), ([b"e1", b"e2"], (True, 7.0)), ([b"p1"], (False, FAR))]

@@ -30,7 +30,7 @@ from tests.http_helpers import ready_worker_pids, request, upload
 LOAD_THREADS = 4
 RECOVERY_LIMIT_SECONDS = 10.0
 WORKERS = usable_cores()  # TorchServe's default: one worker per core (config.properties sets no count)
-UPSTREAM_TIMEOUT = 5.0  # the proxy's, in these tests (default 30 s); the client waits longer
+DEADLINE = 5.0  # the proxy's, in these tests (default 30 s); the client waits longer
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def own_deployment(model_store: Path, tmp_path: Path) -> Iterator[Deployment]:
         tmp_path,
         timeout=READY_TIMEOUT,
         properties={"enable_model_api": "true"},
-        proxy_options=("--upstream-timeout", str(UPSTREAM_TIMEOUT)),
+        proxy_options=("--deadline", str(DEADLINE)),
     ) as running:
         yield running
 

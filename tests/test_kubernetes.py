@@ -8,6 +8,7 @@ checkov, kubernetes-validate); skipped without them unless GOCLASSIFY_NO_SKIPS=1
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -20,8 +21,9 @@ import yaml
 
 from harness.launcher import ROOT, read_properties
 from proxy.app import create_app
-from proxy.settings import Settings
+from proxy.settings import CORES_PER_PROCESS, MIN_PROCESSES, Settings
 from tests.conftest import skip_unless_required
+from tests.test_limits import MIB, proxy_peak_mib
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 OVERLAYS = sorted(path.parent for path in (KUBERNETES / "overlays").glob("*/kustomization.yaml"))
@@ -203,3 +205,35 @@ def test_the_images_are_the_ones_compose_builds_at_the_projects_version():
     for folder in OVERLAYS:
         images = [item["image"] for item in pod_spec(render(folder))["containers"]]
         assert all(image.endswith(f":{version}") for image in images), images
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Mi": 1, "Gi": 1024, "m": 1, "g": 1024}  # Docker's m and g are binary too
+    for suffix, scale in units.items():
+        if str(quantity).endswith(suffix):
+            return float(str(quantity)[: -len(suffix)]) * scale
+    return float(quantity) / MIB
+
+
+def test_the_proxys_memory_limit_holds_its_budget_and_its_processes(overlay):
+    """The default budget is a third of the limit; the limit also holds each process's own memory and
+    what the burst test allows above its budget (tests/test_limits.py)."""
+    _, objects = overlay
+    proxy = container(objects, "proxy")
+    limits = proxy["resources"]["limits"]
+    limit, cores = mebibytes(limits["memory"]), math.ceil(float(limits["cpu"]))
+    processes = int(env(proxy).get("GOCLASSIFY_PROCESSES", 0)) or max(MIN_PROCESSES, cores // CORES_PER_PROCESS)
+    assert proxy_peak_mib(int(limit * MIB), processes) <= limit
+
+
+def test_compose_has_the_pods_limits():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    base = render(KUBERNETES / "base")
+    for name in ("proxy", "torchserve"):
+        limits = container(base, name)["resources"]["limits"]
+        assert float(services[name]["cpus"]) == float(limits["cpu"])
+        assert mebibytes(services[name]["mem_limit"]) == mebibytes(limits["memory"])
+    assert (
+        services["proxy"]["environment"]["GOCLASSIFY_UPSTREAM_CONCURRENCY"]
+        == env(container(base, "proxy"))["GOCLASSIFY_UPSTREAM_CONCURRENCY"]
+    )

@@ -117,3 +117,12 @@ def test_encode_files_round_trips_any_bytes():
         ]
         raw, content_type = encode_files(fields, "d.png", "image/png")
         assert parse_parts(raw, boundary_of(content_type), 16) == [Part(name, data) for name, data in fields]
+
+
+def test_a_part_is_a_view_of_the_body_not_a_copy():
+    """The proxy holds each upload once (proxy/budget.py): the image part lies in the body it came in."""
+    image = bytes(range(256)) * 400
+    raw, content_type = encode_files([("image", image)], "d.png", "image/png")
+    body = bytearray(raw)
+    [part] = parse_parts(body, boundary_of(content_type), 16)
+    assert isinstance(part.data, memoryview) and part.data.obj is body and part.data == image

@@ -9,8 +9,9 @@ import pytest
 
 from harness.launcher import read_properties
 from model.image_batch import MAX_IMAGES_PER_REQUEST
+from proxy import budget
 from proxy import settings as settings_module
-from proxy.settings import Settings, parse_settings
+from proxy.settings import Settings, parse_settings, smallest_budget
 
 
 def test_defaults():
@@ -65,3 +66,20 @@ def test_usable_cores_follow_a_container_cpu_limit(tmp_path):
     (tmp_path / "cpu.max").write_text("max 100000\n")
     assert settings_module._cgroup_quota(tmp_path) is None
     assert 1 <= settings_module.usable_cores() <= len(os.sched_getaffinity(0))
+
+
+def test_the_memory_budget_follows_the_containers_limit(monkeypatch, tmp_path):
+    """Default: each process's share of a third of the cgroup memory limit, never under one largest upload."""
+    (tmp_path / "memory.max").write_text(f"{384 * 2**20}\n")
+    read_limit = budget.memory_limit
+    monkeypatch.setattr(budget, "memory_limit", lambda: read_limit(tmp_path))
+    assert Settings(processes=2).resolved().memory_budget == 64 * 2**20
+    assert Settings(processes=16).resolved().memory_budget == smallest_budget(Settings())
+    (tmp_path / "memory.max").write_text("max\n")  # no limit: the machine's memory
+    assert read_limit(tmp_path) == os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def test_a_budget_that_cannot_hold_one_upload_is_refused():
+    with pytest.raises(SystemExit):
+        parse_settings(["--memory-budget", str(10 * 2**20)], environ={})
+    assert parse_settings(["--memory-budget", str(smallest_budget(Settings()))], environ={}).memory_budget > 0

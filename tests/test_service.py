@@ -171,7 +171,7 @@ def test_proxy_answers_504_when_torchserve_hangs(tmp_path, mnist_pixels):
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         ports = dataclasses.replace(serve.Ports.free(), inference=silent.getsockname()[1])
-        proxy = serve.start_proxy(ports, tmp_path / "proxy.log", "--upstream-timeout", "1")
+        proxy = serve.start_proxy(ports, tmp_path / "proxy.log", "--deadline", "1")
         try:
             serve.wait_for_listen(ports.proxy, proxy)
             status, body = upload(f"http://127.0.0.1:{ports.proxy}/classify", png(mnist_pixels[0]))

@@ -75,12 +75,16 @@ async def classify(request: web.Request) -> web.Response:
         boundary = form_boundary(request, settings.max_upload_bytes)
     except UploadError as exc:
         return error(exc.status, str(exc))
+    budget = request.app[BUDGET_KEY]
     try:
         # Charged before the body is read: a client past the budget is answered without sending it.
-        async with request.app[BUDGET_KEY].hold(request.content_length or settings.max_upload_bytes):
-            return await classify_form(request, boundary, explain, best_guess)
+        charge = await budget.acquire(request.content_length or settings.max_upload_bytes)
     except OverBudget:
         return error(503, "busy: too many large uploads in progress; retry shortly", RETRY_AFTER)
+    try:
+        return await classify_form(request, boundary, explain, best_guess)
+    finally:
+        budget.release(charge)
 
 
 async def classify_form(request: web.Request, boundary: bytes, explain: bool, best_guess: bool) -> web.Response:
@@ -92,12 +96,11 @@ async def classify_form(request: web.Request, boundary: bytes, explain: bool, be
     coalescer = request.app[COALESCER_KEY]
     # One deadline for the whole request, queue and TorchServe together.
     deadline = asyncio.get_running_loop().time() + settings.deadline
-    try:
-        async with asyncio.timeout_at(deadline):
-            if len(images) == 1:  # the usual case, without gather's task per image
-                answers = [await classify_one(coalescer, images[0], explain, deadline)]
-            else:
-                answers = await asyncio.gather(*(classify_one(coalescer, i, explain, deadline) for i in images))
+    try:  # the coalescer fails an upload past its deadline with TimeoutError
+        if len(images) == 1:  # the usual case, without gather's task per image
+            answers = [await classify_one(coalescer, images[0], explain, deadline)]
+        else:
+            answers = await asyncio.gather(*(classify_one(coalescer, i, explain, deadline) for i in images))
     except aiohttp.ConnectionTimeoutError as exc:  # also a TimeoutError, but a connect failure
         return unreachable(request.app, exc)
     except TimeoutError:

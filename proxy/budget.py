@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 # What a request holds besides its body: aiohttp's read buffers, the parsed headers, the answer.
@@ -29,33 +27,39 @@ class OverBudget(Exception):
 
 
 class ByteBudget:
+    """Plain acquire and release rather than an async context manager: this is on every upload's path,
+    and an async generator per request cost the proxy measurable throughput (docs/benchmarks.md)."""
+
     def __init__(self, limit: int, wait: float) -> None:
         self.limit, self.wait = limit, wait
         self.held = 0
-        self._changed = asyncio.Condition()
+        self._released: asyncio.Event | None = None  # exists while an upload waits for room
 
-    @asynccontextmanager
-    async def hold(self, size: int) -> AsyncIterator[None]:
-        """Holds ``size`` bytes of the budget for the body of the ``with``; raises OverBudget when
-        they are not free within the wait."""
+    async def acquire(self, size: int) -> int:
+        """Holds ``size`` bytes (and the per-request overhead) of the budget; returns the charge, for
+        release(). Raises OverBudget when they are not free within the wait."""
         charge = min(size + PER_REQUEST_OVERHEAD, self.limit)  # the setting ensures one upload always fits
-
-        def fits() -> bool:
-            return self.held + charge <= self.limit
-
-        if not fits():
-            async with self._changed:
-                try:
-                    await asyncio.wait_for(self._changed.wait_for(fits), self.wait)
-                except TimeoutError:
-                    raise OverBudget from None
+        if self.held + charge > self.limit:
+            await self._wait_for_room(charge)
         self.held += charge
-        try:
-            yield
-        finally:
-            self.held -= charge
-            async with self._changed:
-                self._changed.notify_all()
+        return charge
+
+    def release(self, charge: int) -> None:
+        self.held -= charge
+        if self._released is not None:  # every waiter looks again
+            self._released.set()
+            self._released = None
+
+    async def _wait_for_room(self, charge: int) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.wait
+        while self.held + charge > self.limit:
+            if self._released is None:
+                self._released = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._released.wait(), max(give_up - loop.time(), 0))
+            except TimeoutError:
+                raise OverBudget from None
 
 
 def default_budget(processes: int, limit: int | None = None) -> int:

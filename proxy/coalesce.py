@@ -10,14 +10,19 @@ idle); otherwise it waits for the next free slot, where it joins whatever else h
 those slots, so that each TorchServe worker gets a request. Measured in the README's benchmark.
 
 Uploads asking for an explanation (``?explain=1``) wait in the same queue, under the same bound,
-and travel in requests of their own (their answers carry more). Each upload has a deadline; one
-whose client has gone or whose deadline has passed (its future cancelled) is dropped, not sent.
+and travel in requests of their own (their answers carry more).
+
+Each upload has a deadline, for the queue and TorchServe together. One task per process looks at the
+uploads waiting or being sent every EXPIRY_CHECK seconds while there are any, and fails those past
+their deadline with TimeoutError; a timer per upload (asyncio.timeout) cost the proxy a tenth of its
+CPU per upload (docs/benchmarks.md). An upload whose deadline has passed, or whose client has gone
+(aiohttp cancels its handler, and so its future), is dropped from the queue, not sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +33,8 @@ from model.image_batch import Buffer
 # of their own. A turn costs microseconds when the loop has nothing else to do, so latency at 1 client
 # is unchanged; the count was chosen in alternating runs (docs/benchmarks.md).
 ARRIVAL_TURNS = 16
+# How often expired uploads are looked for: a 504 comes at most this long after its deadline.
+EXPIRY_CHECK = 0.25
 
 # What one upload gets back: an HTTP status and the JSON body for its client.
 Answer = tuple[int, dict[str, Any]]
@@ -36,7 +43,7 @@ Send = Callable[[list[Buffer], bool, float], Awaitable[list[Answer]]]
 OVERLOADED: Answer = (503, {"error": "overloaded: too many uploads are waiting for the model; retry shortly"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is made per upload, and a frozen one is slower to make
 class Upload:
     data: Buffer
     explain: bool
@@ -53,11 +60,13 @@ class Coalescer:
         self.in_flight = 0  # drain tasks, each holding a slot
         self.sending = 0  # of which are waiting for TorchServe's answer
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+        self._batches: list[list[Upload]] = []  # being sent
+        self._expiring: asyncio.Task[None] | None = None
 
     async def classify(self, data: Buffer, explain: bool, deadline: float) -> Answer:
         """The answer for one upload; raises what sending raised (timeouts, connection errors).
         With ``max_waiting`` uploads already waiting, a 503 at once: the client may retry, and the
-        uploads in the queue are not delayed further. The caller bounds the wait (its deadline);
+        uploads in the queue are not delayed further. Past ``deadline`` (the loop's time), TimeoutError;
         cancelled, the upload leaves the queue unsent."""
         if len(self._pending) >= self.max_waiting:
             self._drop_unwanted()  # only here and when taking a batch: a scan per upload would cost at 32 clients
@@ -67,13 +76,32 @@ class Coalescer:
         self._pending.append(upload)
         if self.in_flight < self.max_in_flight:
             self._start_drain()
+        if self._expiring is None:
+            self._expiring = self._start(self._expire())
         return await upload.answer
+
+    def _start(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _start_drain(self) -> None:
         self.in_flight += 1
-        task = asyncio.create_task(self._drain())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._start(self._drain())
+
+    async def _expire(self) -> None:
+        """Fails the uploads past their deadline, waiting or being sent, while there are any."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending or self._batches:
+                await asyncio.sleep(EXPIRY_CHECK)
+                now = loop.time()
+                for upload in (upload for uploads in (self._pending, *self._batches) for upload in uploads):
+                    if upload.deadline <= now and not upload.answer.done():
+                        upload.answer.set_exception(TimeoutError())
+        finally:
+            self._expiring = None
 
     async def _drain(self) -> None:
         """Send batches while uploads are waiting; this call holds one of the in-flight slots."""
@@ -89,6 +117,7 @@ class Coalescer:
                 if self._pending and self.in_flight < self.max_in_flight:
                     self._start_drain()  # the rest goes out beside this batch, not after it
                 self.sending += 1
+                self._batches.append(batch)
                 try:
                     deadline = max(upload.deadline for upload in batch)
                     answers = await self._send([upload.data for upload in batch], batch[0].explain, deadline)
@@ -99,6 +128,7 @@ class Coalescer:
                     continue
                 finally:
                     self.sending -= 1
+                    self._batches.remove(batch)
                 for upload, answer in zip(batch, answers, strict=True):
                     if not upload.answer.done():  # its client may have gone away meanwhile
                         upload.answer.set_result(answer)

@@ -14,8 +14,10 @@ MIB = 2**20
 def test_uploads_within_the_budget_are_held_together_and_released():
     async def main() -> tuple[int, int]:
         budget = ByteBudget(3 * (MIB + PER_REQUEST_OVERHEAD), wait=0.0)
-        async with budget.hold(MIB), budget.hold(MIB), budget.hold(MIB):
-            held = budget.held
+        charges = [await budget.acquire(MIB) for _ in range(3)]
+        held = budget.held
+        for charge in charges:
+            budget.release(charge)
         return held, budget.held
 
     assert asyncio.run(main()) == (3 * (MIB + PER_REQUEST_OVERHEAD), 0)
@@ -26,42 +28,41 @@ def test_past_the_budget_an_upload_waits_for_room_and_gets_it():
         budget, events = ByteBudget(2 * MIB, wait=1.0), []
 
         async def upload(name: str, seconds: float) -> None:
-            async with budget.hold(MIB):
-                events.append(f"{name} in")
-                assert budget.held <= budget.limit
-                await asyncio.sleep(seconds)
+            charge = await budget.acquire(MIB)
+            events.append(f"{name} in")
+            assert budget.held <= budget.limit
+            await asyncio.sleep(seconds)
+            budget.release(charge)
             events.append(f"{name} out")
 
-        await asyncio.gather(upload("a", 0.05), upload("b", 0.0))
+        await asyncio.gather(upload("a", 0.05), upload("b", 0.0), upload("c", 0.0))
         return events
 
-    assert asyncio.run(main()) == ["a in", "a out", "b in", "b out"]
+    assert asyncio.run(main()) == ["a in", "a out", "b in", "b out", "c in", "c out"]
 
 
 def test_past_the_budget_and_the_wait_an_upload_is_turned_away_and_nothing_is_held():
     async def main() -> int:
         budget = ByteBudget(2 * MIB, wait=0.05)
-        async with budget.hold(MIB):
-            with pytest.raises(OverBudget):
-                async with budget.hold(MIB):
-                    pass
+        charge = await budget.acquire(MIB)
+        with pytest.raises(OverBudget):
+            await budget.acquire(MIB)
+        budget.release(charge)
         return budget.held
 
     assert asyncio.run(main()) == 0
 
 
-def test_a_cancelled_upload_gives_its_bytes_back():
+def test_a_cancelled_wait_holds_nothing_and_others_still_get_room():
     async def main() -> int:
-        budget = ByteBudget(4 * MIB, wait=1.0)
-
-        async def held_forever() -> None:
-            async with budget.hold(MIB):
-                await asyncio.sleep(60)
-
-        task = asyncio.ensure_future(held_forever())
+        budget = ByteBudget(2 * MIB, wait=1.0)
+        first = await budget.acquire(MIB)
+        gone = asyncio.ensure_future(budget.acquire(MIB))  # a client that disconnects while waiting
         await asyncio.sleep(0.01)
-        task.cancel()  # a client that disconnects
-        await asyncio.gather(task, return_exceptions=True)
+        gone.cancel()
+        await asyncio.gather(gone, return_exceptions=True)
+        budget.release(first)
+        budget.release(await budget.acquire(MIB))
         return budget.held
 
     assert asyncio.run(main()) == 0

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from model.image_batch import Buffer
-from proxy.coalesce import ARRIVAL_TURNS, OVERLOADED, Answer, Coalescer
+from proxy.coalesce import ARRIVAL_TURNS, EXPIRY_CHECK, OVERLOADED, Answer, Coalescer
 
 FAR = float("inf")  # a deadline that never passes
 
@@ -198,3 +198,27 @@ def test_explained_uploads_share_the_queue_and_its_bound_but_travel_apart():
     answers, requests = asyncio.run(main())
     assert answers[-1] == OVERLOADED  # one bound for both kinds, not one each
     assert requests == [([b"first"], (False, FAR)), ([b"e1", b"e2"], (True, 7.0)), ([b"p1"], (False, FAR))]
+
+
+def test_uploads_past_their_deadline_fail_whether_waiting_or_being_sent():
+    """One deadline per upload, queue and TorchServe together: a stalled TorchServe does not hold an
+    upload past it, and the request being sent does not wait for the others' later deadlines."""
+
+    async def main() -> tuple[list, float]:
+        upstream = Upstream()
+        coalescer = stalled_coalescer(upstream)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        sent = asyncio.ensure_future(plain(coalescer, b"sent"))  # goes to the stalled upstream
+        sent_soon = coalescer.classify(b"sent, short", False, started + 0.2)
+        await asyncio.sleep(0)
+        waiting = coalescer.classify(b"waiting", False, started + 0.3)
+        answers = await asyncio.gather(sent_soon, waiting, return_exceptions=True)
+        elapsed = loop.time() - started
+        upstream.gate.set()
+        await sent
+        return answers, elapsed
+
+    answers, elapsed = asyncio.run(main())
+    assert all(isinstance(answer, TimeoutError) for answer in answers)
+    assert elapsed <= 0.3 + EXPIRY_CHECK + 0.1

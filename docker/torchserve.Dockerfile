@@ -11,14 +11,12 @@ RUN apt-get update \
 RUN useradd --create-home --uid 10001 goclassify
 WORKDIR /srv/goclassify
 
-# Where torch comes from. Empty: PyPI's CUDA build (it runs on the CPU too). A CPU-only image is
-# --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu (torch==2.14.1 then resolves to
-# 2.14.1+cpu, without the CUDA libraries). triton is torch.compile's GPU kernel compiler; eager
-# inference never imports it, so it is removed.
-ARG TORCH_INDEX_URL=""
-COPY requirements-serve.txt .
-RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} -r requirements-serve.txt \
-    && pip uninstall --yes --quiet triton
+# Where torch comes from: the CPU-only index, or PyPI's CUDA build where that index does not answer
+# (docker/install-serve-requirements.sh says which, in the build log and in torch-build.txt).
+# --build-arg TORCH_INDEX_URL= (empty) asks for PyPI's build without trying.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+COPY requirements-serve.txt docker/install-serve-requirements.sh ./
+RUN sh install-serve-requirements.sh
 
 COPY config.properties docker/log4j2.xml ./
 COPY scripts/__init__.py scripts/build_mar.py scripts/

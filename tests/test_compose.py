@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -134,6 +135,17 @@ def test_only_the_proxy_port_is_published_and_every_container_is_locked_down(sta
         assert uids == {"10001"}, (service, processes.stdout)
     keys = subprocess.run(["docker", "volume", "inspect", KEYS_VOLUME], capture_output=True, text=True, check=True)
     assert json.loads(keys.stdout)[0]["Options"]["type"] == "tmpfs"  # the non-expiring keys stay off disk
+
+
+def test_the_containers_run_with_the_pods_limits_and_say_which_torch_they_have(stack: Stack):
+    """Memory and CPU limits on both (the byte budget follows the proxy's); torch's build recorded in
+    the image: the CPU-only one where its index answers, PyPI's otherwise (docker/install-serve-requirements.sh)."""
+    for service, memory, cpus in (("proxy", 320 * 2**20, 1), ("torchserve", 2 * 2**30, 2)):
+        host = stack.container(service)["HostConfig"]
+        assert (host["Memory"], host["NanoCpus"]) == (memory, cpus * 10**9), service
+    built = stack.compose("exec", "-T", "torchserve", "cat", "/srv/goclassify/torch-build.txt").stdout
+    print(f"\nTorchServe image: {built.strip()}")
+    assert re.fullmatch(r"torch 2\.14\.1(\+\w+)? from \S+: (CPU-only build|CUDA [\d.]+ build, run on the CPU)\n", built)
 
 
 def test_torchserve_is_unreachable_from_the_host(stack: Stack):

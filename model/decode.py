@@ -106,7 +106,10 @@ def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.nd
     ``max_side``: the same average as one resize, without a full-size copy in the converted mode."""
     factor = max(1, max(image.size) // max_side) if max_side else 1
     mode = _analysed_mode(image)
-    levels = np.concatenate([np.asarray(_converted(strip, mode).reduce(factor)) for strip in _strips(image, factor)])
+    if factor == 1 and image.size[0] * image.size[1] <= STRIP_PIXELS:  # small: as it is, in one piece
+        levels = np.asarray(_converted(image, mode))
+    else:
+        levels = np.concatenate([np.asarray(_converted(s, mode).reduce(factor)) for s in _strips(image, factor)])
     if mode == "I":  # OpenCV's area resize takes 16-bit, not 32-bit, integers
         levels = np.clip(levels, 0, 65535).astype(np.uint16)
     levels, _ = _shrink(levels, max_side)

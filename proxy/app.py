@@ -78,7 +78,8 @@ async def classify(request: web.Request) -> web.Response:
     budget = request.app[BUDGET_KEY]
     try:
         # Charged before the body is read: a client past the budget is answered without sending it.
-        charge = await budget.acquire(request.content_length or settings.max_upload_bytes)
+        size = request.content_length or settings.max_upload_bytes
+        charge = budget.take(size) or await budget.acquire(size)
     except OverBudget:
         return error(503, "busy: too many large uploads in progress; retry shortly", RETRY_AFTER)
     try:

@@ -35,14 +35,25 @@ class ByteBudget:
         self.held = 0
         self._released: asyncio.Event | None = None  # exists while an upload waits for room
 
+    def take(self, size: int) -> int:
+        """Holds ``size`` bytes (and the per-request overhead) of the budget if they are free now;
+        returns the charge, for release(), or 0. Not a coroutine: the usual case costs no await."""
+        charge = self._charge(size)
+        if self.held + charge > self.limit:
+            return 0
+        self.held += charge
+        return charge
+
     async def acquire(self, size: int) -> int:
-        """Holds ``size`` bytes (and the per-request overhead) of the budget; returns the charge, for
-        release(). Raises OverBudget when they are not free within the wait."""
-        charge = min(size + PER_REQUEST_OVERHEAD, self.limit)  # the setting ensures one upload always fits
+        """The same, waiting for room; raises OverBudget when there is none within the wait."""
+        charge = self._charge(size)
         if self.held + charge > self.limit:
             await self._wait_for_room(charge)
         self.held += charge
         return charge
+
+    def _charge(self, size: int) -> int:
+        return min(size + PER_REQUEST_OVERHEAD, self.limit)  # the setting ensures one upload always fits
 
     def release(self, charge: int) -> None:
         self.held -= charge

@@ -66,3 +66,11 @@ def test_a_cancelled_wait_holds_nothing_and_others_still_get_room():
         return budget.held
 
     assert asyncio.run(main()) == 0
+
+
+def test_take_holds_only_what_fits_now():
+    budget = ByteBudget(2 * MIB, wait=1.0)
+    charge = budget.take(MIB)
+    assert charge == MIB + PER_REQUEST_OVERHEAD and budget.take(MIB) == 0 and budget.held == charge
+    budget.release(charge)
+    assert budget.held == 0

@@ -18,7 +18,7 @@ MAR_INPUTS := model/trained/weights.pt model/trained/calibration.json model/trai
               $(wildcard model/*.py) \
               scripts/build_mar.py model-store/SHA256SUMS
 
-.PHONY: help install serve stop test lint browser train mar mar-checksum bench bench-preprocess bench-worst tune eval-uploads eval-conditions clean
+.PHONY: help install serve stop test lint browser train mar mar-checksum bench bench-against bench-preprocess bench-worst tune eval-uploads eval-conditions clean
 
 help:
 	@echo "make serve         TorchServe + proxy on 127.0.0.1:$${GOCLASSIFY_PORT:-8000} (Ctrl-C stops)"
@@ -28,9 +28,10 @@ help:
 	@echo "make mar           build $(MAR) from the weights, handler and model code"
 	@echo "make mar-checksum  the same, recording its SHA-256 (after changing the handler or model code)"
 	@echo "make bench         /classify vs TorchServe direct vs an in-process baseline; 10,000-image pass"
+	@echo "make bench-against this tree against BENCH_AGAINST=$(BENCH_AGAINST) with wrk (make bench runs it too)"
 	@echo "make tune          one serving setting changed at a time: throughput and p99"
 	@echo "make bench-preprocess  preprocessing time per upload: MNIST PNG, scan, 12 MP phone photo"
-	@echo "make bench-worst   time and peak memory of the worst upload the limits allow (40 MP PNG and JPEG)"
+	@echo "make bench-worst   time and peak memory of the worst upload the limits allow (PNGs, a JPEG)"
 	@echo "make eval-uploads  accuracy on the user-upload evaluation set, per format"
 	@echo "make eval-conditions  digit finding in everyday conditions: development and held-out sets"
 
@@ -86,8 +87,19 @@ browser:
 train: install
 	$(PY) -m train $(TRAIN_ARGS)
 
+# The earlier commit make bench compares this tree with (bench/against.py): the previous release.
+BENCH_AGAINST ?= 7febc86
+
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-against
+
+# wrk (Debian's package) is the outside client; installed here when we can (root and apt-get).
+bench-against: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "bench-against needs wrk (apt-get install wrk)"; exit 1; }
+	$(PY) -m bench.against $(BENCH_AGAINST)
 
 tune: install
 	$(PY) -m bench.tune

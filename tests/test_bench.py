@@ -8,7 +8,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bench import loadgen
+from bench.against import parse_wrk
 from harness.launcher import ROOT
 
 
@@ -65,3 +68,26 @@ def test_the_load_generator_reconnects_when_the_server_closes_and_counts_an_erro
     latencies, statuses = asyncio.run(main())
     assert loadgen.CONNECTION_LOST in statuses and statuses.count(200) > statuses.count(loadgen.CONNECTION_LOST) > 0
     assert len(latencies) == len(statuses)
+
+
+WRK_REPORT = """Running 2s test @ http://127.0.0.1:8000/classify
+  1 threads and 1 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.95ms  512.31us   9.87ms   85.12%
+    Req/Sec   340.12     20.11   380.00     70.00%
+  Latency Distribution
+     50%  {p50}
+     75%    3.10ms
+     90%    3.50ms
+     99%    5.20ms
+  680 requests in 2.00s, 310.12KB read
+Requests/sec:    339.80
+Transfer/sec:    155.06KB
+"""
+
+
+@pytest.mark.parametrize(("p50", "ms"), [("2.87ms", 2.87), ("870.00us", 0.87), ("1.20s", 1200.0)])
+def test_bench_against_reads_wrks_report(p50, ms):
+    """make bench-against compares medians of these three figures (bench/against.py)."""
+    rate, latency, requests = parse_wrk(WRK_REPORT.format(p50=p50))
+    assert (rate, requests) == (339.80, 680) and latency == pytest.approx(ms)

@@ -79,7 +79,8 @@ def served(tree: Path, port: int) -> Iterator[tuple[str, psutil.Process]]:
     """``tree``'s stack (TorchServe on free ports, the proxy on ``port``) until the block ends: its
     URL and the launcher, whose process tree is the whole stack."""
     env = os.environ | {"GOCLASSIFY_PORT": str(port)}
-    log = open(tree / "bench-against.log", "wb")  # noqa: SIM115 - closed below, after the stack stops
+    (tree / ".run").mkdir(exist_ok=True)  # the harness's run directory, ignored by git
+    log = open(tree / ".run" / "bench-against.log", "wb")  # noqa: SIM115 - closed below, after the stack stops
     command = [sys.executable, "-m", "harness", "--free-torchserve-ports"]
     stack = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

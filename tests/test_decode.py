@@ -61,3 +61,11 @@ def test_the_worst_upload_the_limits_allow_stays_within_a_workers_bound(name):
     got = measure(worst_files()[name])
     print(f"\n{name}: {got['seconds'] * 1000:.0f} ms, peak RSS +{got['rss_rise_mb']:.0f} MB")
     assert got["rss_rise_mb"] <= WORKER_IMAGE_MB
+
+
+def test_a_batch_of_the_worst_pngs_peaks_as_one_does():
+    """The handler decodes a batch one image after another: 16 of the worst PNG stay within one's bound."""
+    name = next(name for name in worst_files() if "alpha" in name)
+    got = measure(worst_files()[name], copies=16)
+    print(f"\n16 x {name}: {got['seconds']:.1f} s, peak RSS +{got['rss_rise_mb']:.0f} MB")
+    assert got["rss_rise_mb"] <= WORKER_IMAGE_MB

@@ -47,8 +47,7 @@ class ByteBudget:
     async def acquire(self, size: int) -> int:
         """The same, waiting for room; raises OverBudget when there is none within the wait."""
         charge = self._charge(size)
-        if self.held + charge > self.limit:
-            await self._wait_for_room(charge)
+        await self._wait_for_room(charge)
         self.held += charge
         return charge
 
@@ -62,6 +61,7 @@ class ByteBudget:
             self._released = None
 
     async def _wait_for_room(self, charge: int) -> None:
+        """Returns as soon as ``charge`` fits (at once if it does now)."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.wait
         while self.held + charge > self.limit:

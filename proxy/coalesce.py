@@ -58,9 +58,8 @@ class Coalescer:
         self.max_waiting = max_waiting
         self._pending: list[Upload] = []
         self.in_flight = 0  # drain tasks, each holding a slot
-        self.sending = 0  # of which are waiting for TorchServe's answer
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
-        self._batches: list[list[Upload]] = []  # being sent
+        self._batches: list[list[Upload]] = []  # being sent: one per drain task waiting for TorchServe
         self._expiring: asyncio.Task[None] | None = None
 
     async def classify(self, data: Buffer, explain: bool, deadline: float) -> Answer:
@@ -116,7 +115,6 @@ class Coalescer:
                     break
                 if self._pending and self.in_flight < self.max_in_flight:
                     self._start_drain()  # the rest goes out beside this batch, not after it
-                self.sending += 1
                 self._batches.append(batch)
                 try:
                     deadline = max(upload.deadline for upload in batch)
@@ -127,7 +125,6 @@ class Coalescer:
                             upload.answer.set_exception(exc)
                     continue
                 finally:
-                    self.sending -= 1
                     self._batches.remove(batch)
                 for upload, answer in zip(batch, answers, strict=True):
                     if not upload.answer.done():  # its client may have gone away meanwhile
@@ -143,7 +140,7 @@ class Coalescer:
         self._drop_unwanted()
         if not self._pending:
             return []
-        free_slots = self.max_in_flight - self.sending
+        free_slots = self.max_in_flight - len(self._batches)
         limit = min(self.max_images, -(-len(self._pending) // max(free_slots, 1)))
         explain, size = self._pending[0].explain, 0
         batch: list[Upload] = []

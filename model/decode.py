@@ -106,13 +106,11 @@ def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.nd
     ``max_side``: the same average as one resize, without a full-size copy in the converted mode."""
     factor = max(1, max(image.size) // max_side) if max_side else 1
     mode = _analysed_mode(image)
-    if factor == 1 and image.size[0] * image.size[1] <= STRIP_PIXELS:  # small: as it is, in one piece
-        levels = np.asarray(_converted(image, mode))
-    else:
-        levels = np.concatenate([np.asarray(_converted(s, mode).reduce(factor)) for s in _strips(image, factor)])
+    pieces = [np.asarray(_reduced(_converted(strip, mode), factor)) for strip in _strips(image, factor)]
+    levels = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
     if mode == "I":  # OpenCV's area resize takes 16-bit, not 32-bit, integers
         levels = np.clip(levels, 0, 65535).astype(np.uint16)
-    levels, _ = _shrink(levels, max_side)
+    levels = _shrink(levels, max_side)
     if mode == "I":
         return levels.astype(np.float32) / 65535.0, _spans(image, levels)
     if mode == "La":
@@ -148,6 +146,10 @@ def _converted(strip: Image.Image, mode: str) -> Image.Image:
     return strip.convert("L")
 
 
+def _reduced(image: Image.Image, factor: int) -> Image.Image:
+    return image.reduce(factor) if factor > 1 else image  # reduce(1) would be a copy
+
+
 def _strips(image: Image.Image, factor: int) -> Iterator[Image.Image]:
     """The image as strips of whole rows, each a multiple of ``factor`` rows high (so that reducing
     the strips gives the rows that reducing the whole would), about STRIP_PIXELS each."""
@@ -160,11 +162,11 @@ def _strips(image: Image.Image, factor: int) -> Iterator[Image.Image]:
         yield image.crop((0, top, width, min(top + rows, height)))
 
 
-def _shrink(levels: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
+def _shrink(levels: np.ndarray, max_side: int | None) -> np.ndarray:
     """``levels`` (integer, any channels) area-averaged to at most ``max_side``, still integer."""
     height, width = levels.shape[:2]
     if max_side is None or max(height, width) <= max_side:
-        return levels, 1.0
+        return levels
     scale = max(height, width) / max_side
     size = (max(1, round(width / scale)), max(1, round(height / scale)))
-    return cv2.resize(levels, size, interpolation=cv2.INTER_AREA), max(height, width) / max(size[1], size[0])
+    return cv2.resize(levels, size, interpolation=cv2.INTER_AREA)

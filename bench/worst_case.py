@@ -85,9 +85,9 @@ def child(path: str, copies: int) -> None:
     print(json.dumps({"seconds": seconds, "rss_rise_mb": (peak - before) / 1024, "bytes": len(batch[0])}))
 
 
-def status_kb(field: str) -> int:
-    """A memory figure of this process from /proc/self/status, in kB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def status_kb(field: str, pid: int | str = "self") -> int:
+    """A memory figure (VmRSS, VmHWM...) of a process from /proc/<pid>/status, in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     raise KeyError(field)

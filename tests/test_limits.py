@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 import requests
 from PIL import Image
 
-from bench.worst_case import encoded, page
+from bench.worst_case import encoded, page, status_kb
 from evaluation.imaging import png
 from harness import launcher as serve
 from harness.launcher import Deployment, key_file, process_tree
@@ -42,26 +43,26 @@ def proxy_peak_mib(limit: int, processes: int) -> float:
     return IDLE_PARENT_MIB + processes * (IDLE_PROCESS_MIB + SLACK_MIB + budget / MIB)
 
 
-def status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-@pytest.fixture
-def small_budget_proxy(deployment: Deployment, tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
-    """A second proxy, two processes with a budget of two largest uploads each, in front of the
-    session's TorchServe."""
+@contextmanager
+def second_proxy(deployment: Deployment, log: Path, *options: str) -> Iterator[tuple[str, list[int]]]:
+    """A proxy of two processes with ``options``, in front of the session's TorchServe: its /classify
+    URL and its processes' pids. Fails if any of them died meanwhile."""
     ports = dataclasses.replace(deployment.ports, proxy=serve.free_port())
-    options = ("--memory-budget", str(BUDGET), "--processes", "2", "--access-log", "off")
-    proxy = serve.start_proxy(ports, tmp_path / "proxy.log", *options, keys=key_file(deployment.run_dir))
+    options = ("--processes", "2", "--access-log", "off", *options)
+    proxy = serve.start_proxy(ports, log, *options, keys=key_file(deployment.run_dir))
     try:
         serve.wait_for_listen(ports.proxy, proxy)
         yield f"http://127.0.0.1:{ports.proxy}/classify", [p.pid for p in process_tree(proxy)]
         assert proxy.poll() is None, "a proxy process died"
     finally:
         serve.stop(proxy)
+
+
+@pytest.fixture
+def small_budget_proxy(deployment: Deployment, tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
+    """A budget of two largest uploads for each process."""
+    with second_proxy(deployment, tmp_path / "proxy.log", "--memory-budget", str(BUDGET)) as proxy:
+        yield proxy
 
 
 def noisy_jpeg(most_bytes: int) -> bytes:
@@ -94,12 +95,12 @@ def test_a_burst_of_the_largest_uploads_never_grows_the_proxy_past_its_budget(sm
     single = noisy_jpeg(LIMIT // images - 4096)
     body, content_type = multipart([("image", (f"{i}.jpg", single, "image/jpeg")) for i in range(images)])
     assert LIMIT * 0.9 < len(body) <= LIMIT
-    idle = {pid: status_kb(pid, "VmRSS") for pid in pids}
+    idle = {pid: status_kb("VmRSS", pid) for pid in pids}
     with ThreadPoolExecutor(BURST) as pool:
         statuses = list(pool.map(lambda _: post(url, body, content_type), range(BURST)))
     print(f"\n{images} image(s) a request, {BURST} at once: statuses {sorted(set(statuses))}")
     for pid in pids:
-        rise = (status_kb(pid, "VmHWM") - idle[pid]) / 1024
+        rise = (status_kb("VmHWM", pid) - idle[pid]) / 1024
         print(f"proxy process {pid}: peak RSS {idle[pid] / 1024:.0f} MB idle + {rise:.0f} MB")
         assert rise <= BUDGET / MIB + SLACK_MIB
     assert all(status in (200, 400, 422, 503) for status in statuses)
@@ -113,28 +114,23 @@ WAITING = 200
 def test_with_torchserve_stopped_every_upload_gets_504_within_its_deadline(deployment, tmp_path, mnist_pixels):
     """One deadline per request, queue and TorchServe together: uploads queued behind a TorchServe that
     does not answer are not given a further timeout each time a request is sent."""
-    ports = dataclasses.replace(deployment.ports, proxy=serve.free_port())
-    options = ("--deadline", str(DEADLINE), "--processes", "2", "--access-log", "off")
-    proxy = serve.start_proxy(ports, tmp_path / "proxy.log", *options, keys=key_file(deployment.run_dir))
-    url = f"http://127.0.0.1:{ports.proxy}/classify"
     body, content_type = multipart({"image": ("d.png", png(mnist_pixels[0]), "image/png")})
 
-    def timed() -> tuple[int, float, str]:
+    def timed(url: str) -> tuple[int, float, str]:
         started = time.monotonic()
         answer = requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=60)
         return answer.status_code, time.monotonic() - started, answer.json()["error"]
 
     frozen = process_tree(deployment.children[0])  # TorchServe: its frontend and its workers
-    try:
-        serve.wait_for_listen(ports.proxy, proxy)
-        for process in frozen:
-            process.suspend()
-        with ThreadPoolExecutor(WAITING) as pool:
-            answers = list(pool.map(lambda _: timed(), range(WAITING)))
-    finally:
-        for process in frozen:
-            process.resume()
-        serve.stop(proxy)
+    with second_proxy(deployment, tmp_path / "proxy.log", "--deadline", str(DEADLINE)) as (url, _):
+        try:
+            for process in frozen:
+                process.suspend()
+            with ThreadPoolExecutor(WAITING) as pool:
+                answers = list(pool.map(lambda _: timed(url), range(WAITING)))
+        finally:
+            for process in frozen:
+                process.resume()
     slowest = max(seconds for _, seconds, _ in answers)
     print(f"\n{WAITING} uploads, TorchServe stopped, deadline {DEADLINE:g} s: slowest answer {slowest:.2f} s")
     assert {status for status, _, _ in answers} == {504}

@@ -25,9 +25,9 @@ WRITE_BYTES = 256 * 1024
 class ChunksPayload(payload.Payload):
     """An octet-stream body of known length made of several buffers, written one after the other."""
 
-    def __init__(self, chunks: Sequence[Buffer]) -> None:
+    def __init__(self, chunks: Sequence[Buffer], size: int) -> None:
         super().__init__(chunks, content_type="application/octet-stream")
-        self._size = sum(len(chunk) for chunk in chunks)
+        self._size = size
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         for chunk in self._value:
@@ -42,6 +42,5 @@ class ChunksPayload(payload.Payload):
 
 def upstream_body(images: Sequence[Buffer], explain: bool) -> bytes | ChunksPayload:
     chunks = packed_chunks(images, explain)
-    if sum(len(chunk) for chunk in chunks) < JOIN_BELOW:
-        return b"".join(chunks)
-    return ChunksPayload(chunks)
+    size = sum(len(chunk) for chunk in chunks)
+    return b"".join(chunks) if size < JOIN_BELOW else ChunksPayload(chunks, size)

@@ -116,11 +116,18 @@ def cpu_seconds(launcher: psutil.Process) -> dict[str, float]:
             command, times = " ".join(process.cmdline()), process.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        part = "proxy" if "-m proxy" in command else "workers" if "model_service_worker" in command else None
-        part = "frontend" if command.startswith("java") else part
+        part = part_of(command)
         if part:
             seconds[part] += times.user + times.system
     return seconds
+
+
+def part_of(command: str) -> str | None:
+    if command.startswith("java"):
+        return "frontend"
+    if "model_service_worker" in command:
+        return "workers"
+    return "proxy" if "-m proxy" in command else None
 
 
 def wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, float, int]:

@@ -12,9 +12,9 @@ of each file and the choice among its candidates. HTTP: the same files through `
 a real TorchServe + proxy that this script starts on free loopback ports (or ``--url`` of one
 already running). An image in which no digit is found, or that is refused as "not a digit", counts
 as wrong. A second table gives, per variant, the share refused as not a digit, the accuracy on the
-images answered and the expected calibration error (offline). A third gives the held-out "not a
-digit" set (evaluation/outliers.py): the share refused, as "not a digit" or as "no digit found", per
-kind. Prints Markdown tables for the docs.
+images answered and the expected calibration error (offline). Two more give the "not a digit"
+sets, the development one (evaluation/outliers.py) and the held-out one (evaluation/heldout_outliers.py):
+the share refused, as "not a digit" or as "no digit found", per kind. Prints Markdown tables for the docs.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 
 from evaluation.handdrawn import handdrawn_set
+from evaluation.heldout_outliers import build_heldout_outliers
 from evaluation.imaging import encode
 from evaluation.outliers import build_outliers
 from evaluation.over_http import classify_all
@@ -84,8 +85,10 @@ def http_predictions(url: str, files: list[bytes]) -> list[int]:
     return [served(a.status, a.body) for a in answers]
 
 
-def load_sets(count: int, photo_count: int, outlier_count: int, data_dir: Path) -> tuple[list[Upload], list[int]]:
-    """The digit sets, then the held-out outliers (label -1: no digit is right for them)."""
+def load_sets(
+    count: int, photo_count: int, outlier_count: int, heldout_count: int, data_dir: Path
+) -> tuple[list[Upload], list[int]]:
+    """The digit sets, then both sets of outliers (label -1: no digit is right for them)."""
     prepare_mnist(data_dir)
     test = load_split(data_dir, train=False)
     uploads = build_uploads(test.pixels(), range(count))
@@ -99,10 +102,14 @@ def load_sets(count: int, photo_count: int, outlier_count: int, data_dir: Path) 
     for outlier in build_outliers(test.pixels(), outlier_count):
         uploads.append(Upload(f"{OUTLIER_PREFIX}{outlier.kind}", -1, outlier.data))
         labels.append(NOT_A_DIGIT_LABEL)
+    for outlier in build_heldout_outliers(heldout_count):
+        uploads.append(Upload(f"{HELD_OUT_PREFIX}{outlier.kind}", -1, outlier.data))
+        labels.append(NOT_A_DIGIT_LABEL)
     return uploads, labels
 
 
-OUTLIER_PREFIX = "not a digit: "
+OUTLIER_PREFIX = "not a digit: "  # the development set, evaluation/outliers.py
+HELD_OUT_PREFIX = "not a digit, held out: "  # evaluation/heldout_outliers.py
 NOT_A_DIGIT_LABEL = -1
 
 
@@ -138,14 +145,15 @@ def refusal_table(uploads: list[Upload], labels: list[int], readings: Readings) 
     return "\n".join(lines)
 
 
-def outlier_table(uploads: list[Upload], labels: list[int], columns: dict[str, list[int]]) -> str:
-    """Per kind of held-out outlier: the share refused (no digit named), per column."""
-    kinds = list(dict.fromkeys(u.variant for u, label in zip(uploads, labels, strict=True) if label < 0))
+def outlier_table(uploads: list[Upload], labels: list[int], columns: dict[str, list[int]], prefix: str) -> str:
+    """Per kind of the outlier set named by ``prefix``: the share refused (no digit named), per column."""
+    ours = [i for i, u in enumerate(uploads) if labels[i] < 0 and u.variant.startswith(prefix)]
+    kinds = list(dict.fromkeys(uploads[i].variant for i in ours))
     lines = ["| not a digit | images | " + " | ".join(columns) + " |", "|---|---:|" + "---:|" * len(columns)]
     for kind in [*kinds, "all"]:
-        rows = [i for i, u in enumerate(uploads) if labels[i] < 0 and kind in (u.variant, "all")]
+        rows = [i for i in ours if kind in (uploads[i].variant, "all")]
         cells = " | ".join(f"{100 * sum(columns[n][i] < 0 for i in rows) / len(rows):.1f}%" for n in columns)
-        lines.append(f"| {kind.removeprefix(OUTLIER_PREFIX)} | {len(rows)} | {cells} |")
+        lines.append(f"| {kind.removeprefix(prefix)} | {len(rows)} | {cells} |")
     return "\n".join(lines)
 
 
@@ -153,13 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=500, help="MNIST test digits per upload variant")
     parser.add_argument("--photo-count", type=int, default=300, help="MNIST test digits per photo variant")
-    parser.add_argument("--outlier-count", type=int, default=200, help="held-out outliers per kind")
+    parser.add_argument("--outlier-count", type=int, default=200, help="development outliers per kind")
+    parser.add_argument("--heldout-count", type=int, default=100, help="held-out outliers per kind")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--url", help="a running proxy's /classify (default: start one on free ports)")
     parser.add_argument("--offline-only", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    uploads, labels = load_sets(args.count, args.photo_count, args.outlier_count, args.data_dir)
+    uploads, labels = load_sets(args.count, args.photo_count, args.outlier_count, args.heldout_count, args.data_dir)
     files = [u.data for u in uploads]
     print(f"built {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     started = time.perf_counter()
@@ -188,8 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(uploads, labels, columns))
     print("\nRefusals and calibration on digits (offline; ECE over the images in which a digit was found):\n")
     print(refusal_table(uploads, labels, readings))
-    print(f'\nThe held-out "not a digit" set ({args.outlier_count} per kind): share refused (422)\n')
-    print(outlier_table(uploads, labels, {name: columns[name] for name in ("offline", "HTTP") if name in columns}))
+    shown = {name: columns[name] for name in ("offline", "HTTP") if name in columns}
+    print(f'\nThe development "not a digit" set ({args.outlier_count} per kind): share refused (422)\n')
+    print(outlier_table(uploads, labels, shown, OUTLIER_PREFIX))
+    print(f'\nThe held-out "not a digit" set ({args.heldout_count} per kind): share refused (422)\n')
+    print(outlier_table(uploads, labels, shown, HELD_OUT_PREFIX))
     return 0
 
 

@@ -8,6 +8,8 @@ from collections import defaultdict
 
 import pytest
 
+from evaluation.heldout_outliers import KINDS as HELD_OUT_KINDS
+from evaluation.heldout_outliers import build_heldout_outliers
 from evaluation.outliers import KINDS, build_outliers
 from evaluation.over_http import classify_all
 from harness.launcher import Deployment
@@ -48,3 +50,9 @@ def test_outliers_over_http_agree_with_offline(deployment: Deployment, outliers,
     offline = predict_files(shipped_model, shipped_calibration, [o.data for o in chosen]).answers.tolist()
     answers = classify_all(f"{deployment.proxy}/classify", [o.data for o in chosen])
     assert [served(a.status, a.body) for a in answers] == offline
+
+
+def test_the_second_held_out_set_is_deterministic_and_has_every_kind():
+    first, second = build_heldout_outliers(2), build_heldout_outliers(2)
+    assert [o.data for o in first] == [o.data for o in second]
+    assert [o.kind for o in first] == [kind for kind in HELD_OUT_KINDS for _ in range(2)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
+import torch.nn.functional as F
 
 from evaluation.photos import installed_fonts
-from train.augment import Augmentation, augment, change_stroke_width, soften, warp
+from train.augment import Augmentation, _smooth, _uniform, augment, change_stroke_width, soften, warp
 from train.typed import TRAINING_FONTS, mix_in, typed_digits
 
 NOTHING = Augmentation(
@@ -40,6 +41,41 @@ def test_stroke_width_goes_both_ways(mnist_test):
     change = (broader - images).sum(dim=(1, 2, 3))
     assert (change > 0).sum() > 50 and (change < 0).sum() > 50  # a mix of both
     assert (broader >= 0).all() and (broader <= 1).all()
+
+
+def dense_stroke_width(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """The reference: every image pooled, the unchosen ones blended by zero (the code before it pooled
+    only the chosen ones, for speed)."""
+    count = len(images)
+    amount = _uniform(count, spec.stroke, generator).view(count, 1, 1, 1)
+    amount = amount * (torch.rand(count, generator=generator) < spec.stroke_share).float().view(count, 1, 1, 1)
+    dilated, eroded = F.max_pool2d(images, 3, 1, 1), -F.max_pool2d(-images, 3, 1, 1)
+    return images + amount.clamp(min=0) * (dilated - images) - (-amount).clamp(min=0) * (images - eroded)
+
+
+def dense_warp(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """The reference: every image's displacement field smoothed, the unchosen ones multiplied by zero."""
+    count, _, height, _width = images.shape
+    angle = _uniform(count, torch.pi * spec.degrees / 180, generator)
+    zoom = 1 + _uniform(count, spec.scale, generator)
+    shear = _uniform(count, spec.shear, generator)
+    shift = _uniform(count, 2 * spec.shift / height, generator), _uniform(count, 2 * spec.shift / height, generator)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    rows = [torch.stack([cos, -sin + shear * cos, shift[0]], 1), torch.stack([sin, cos + shear * sin, shift[1]], 1)]
+    grid = F.affine_grid(torch.stack(rows, 1), list(images.shape), align_corners=False)
+    noise = torch.rand(count, 2, height, height, generator=generator) * 2 - 1
+    chosen = (torch.rand(count, generator=generator) < spec.elastic_share).float().view(count, 1, 1, 1)
+    displacement = _smooth(noise, spec.elastic_sigma) * spec.elastic_alpha * chosen
+    grid = grid + (displacement * (2 / height)).permute(0, 2, 3, 1)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def test_only_the_chosen_images_are_worked_on_and_the_result_is_the_dense_one(mnist_test):
+    images = batch(mnist_test, 300)
+    for fast, dense in ((change_stroke_width, dense_stroke_width), (warp, dense_warp)):
+        for seed in range(3):
+            expected = dense(images, Augmentation(), torch.Generator().manual_seed(seed))
+            assert torch.equal(fast(images, Augmentation(), torch.Generator().manual_seed(seed)), expected)
 
 
 def test_elastic_distortion_moves_ink_without_losing_it(mnist_test):

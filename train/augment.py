@@ -59,14 +59,26 @@ def _chosen(count: int, share: float, generator: torch.Generator) -> torch.Tenso
     return (torch.rand(count, generator=generator) < share).float().view(count, 1, 1, 1)
 
 
+def _picked(count: int, share: float, generator: torch.Generator) -> torch.Tensor:
+    """The indices of about ``share`` of ``count`` images, each drawn independently."""
+    return (torch.rand(count, generator=generator) < share).nonzero().flatten()
+
+
 def change_stroke_width(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
-    """Blend each image with its grey-level dilation (broader pen) or erosion (finer pen)."""
+    """Blend each chosen image with its grey-level dilation (broader pen) or erosion (finer pen)."""
     count = len(images)
-    amount = _uniform(count, spec.stroke, generator).view(count, 1, 1, 1) * _chosen(count, spec.stroke_share, generator)
-    dilated = F.max_pool2d(images, 3, stride=1, padding=1)
-    eroded = -F.max_pool2d(-images, 3, stride=1, padding=1)
-    broader = images + amount.clamp(min=0) * (dilated - images)
-    return broader - (-amount).clamp(min=0) * (images - eroded)
+    amount = _uniform(count, spec.stroke, generator)
+    chosen = _picked(count, spec.stroke_share, generator)
+    if len(chosen) == 0:
+        return images
+    # Only the chosen images are pooled: the pooling is most of this function's time.
+    picked, amount = images[chosen], amount[chosen].view(-1, 1, 1, 1)
+    dilated = F.max_pool2d(picked, 3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-picked, 3, stride=1, padding=1)
+    broader = picked + amount.clamp(min=0) * (dilated - picked)
+    images = images.clone()
+    images[chosen] = broader - (-amount).clamp(min=0) * (picked - eroded)
+    return images
 
 
 def _gaussian_kernel(sigma: float) -> torch.Tensor:
@@ -104,11 +116,12 @@ def warp(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -
     )
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     noise = torch.rand(count, 2, height, width, generator=generator) * 2 - 1
-    displacement = _smooth(noise, spec.elastic_sigma) * spec.elastic_alpha
-    displacement = displacement * _chosen(count, spec.elastic_share, generator)
+    chosen = _picked(count, spec.elastic_share, generator)
+    # Only the chosen images' fields are smoothed: smoothing is most of this function's time.
+    displacement = _smooth(noise[chosen], spec.elastic_sigma) * spec.elastic_alpha
     # Pixels to grid units; channel 0 moves x, channel 1 moves y.
     scale = torch.tensor([2 / width, 2 / height]).view(1, 2, 1, 1)
-    grid = grid + (displacement * scale).permute(0, 2, 3, 1)
+    grid[chosen] += (displacement * scale).permute(0, 2, 3, 1)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 

@@ -92,7 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--validation-only",
         action="store_true",
-        help="a recipe search: stop after the validation figures, without reading the test set or writing plots",
+        help="a recipe search: write the weights and calibration and stop, without reading the test set",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where MNIST is kept for torchvision")
@@ -304,8 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     model, history = fit(args, train, validation)
-    if args.validation_only:
+    if args.validation_only:  # weights and calibration written, for the development sets; no test set read
         calibration, _, chosen_on = choose_calibration(args, model, validation)
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), args.output_dir / WEIGHTS_NAME)
+        calibration.save(args.output_dir / CALIBRATION_NAME)
         print(json.dumps({"validation_accuracy": history[-1]["validation_accuracy"]} | chosen_on | asdict(calibration)))
         return 0
     test = load_split(args.data_dir, train=False)  # read once, after every choice is made

@@ -15,8 +15,8 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
 - **with and without straight lines**: structure is told apart from handwriting by what it is, a
   straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
   scale; the candidate without them is proposed beside the one with them;
-- **the inside of a box**: the ink inside a quadrilateral hole of the mask (a form's box that the
-  digit does not touch);
+- **the inside of a loop**: the ink inside a hole of the mask (a form's box, a frame, a ring drawn
+  around the answer, that the digit does not touch);
 - in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
   a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
   number, and its first digit alone would be a confident wrong answer.
@@ -308,27 +308,25 @@ def from_mask(layer: Layer, mask: np.ndarray, source: str) -> list[Candidate]:
     return [found] if found is not None else []
 
 
-def inside_boxes(layer: Layer) -> list[Candidate]:
-    """The ink inside each printed box or frame (a hole of the mask that is a quadrilateral), as its
-    own candidate: a form's box around a digit that does not touch it."""
+def inside_loops(layer: Layer) -> list[Candidate]:
+    """The ink inside each closed loop of the mask (a hole of it), as its own candidate: a form's box,
+    a frame or a hand-drawn ring around a digit that does not touch it. A digit's own holes (a 0, an
+    8) hold no ink and propose nothing."""
     contours, hierarchy = cv2.findContours(layer.mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
-    boxes = []
+    loops = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         if parent < 0:  # an outer boundary, not a hole
             continue
-        corners = cv2.approxPolyDP(contour, 0.04 * cv2.arcLength(contour, True), True)
-        if len(corners) != 4 or not cv2.isContourConvex(corners):
-            continue
         inside = np.zeros_like(layer.mask)
         cv2.drawContours(inside, [contour], 0, 1, thickness=-1)
-        inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) & layer.mask  # off the frame's own edge
+        inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) & layer.mask  # off the loop's own edge
         if inside.any():
-            boxes.append(inside)
+            loops.append(inside)
     # Squared paper is all boxes: the two holding the most ink.
-    boxes.sort(key=lambda inside: -int(inside.sum()))
-    return [candidate for inside in boxes[:2] for candidate in from_mask(layer, inside, f"{layer.name}, inside a box")]
+    loops.sort(key=lambda inside: -int(inside.sum()))
+    return [candidate for inside in loops[:2] for candidate in from_mask(layer, inside, f"{layer.name}, inside a loop")]
 
 
 def ink_masks(ink: np.ndarray) -> np.ndarray:
@@ -352,6 +350,6 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         lines = straight_lines(layer.mask)
         if lines is not None:
             proposed += from_mask(layer, layer.mask & (1 - lines), f"{layer.name}, lines removed")
-        proposed += inside_boxes(layer)
+        proposed += inside_loops(layer)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]

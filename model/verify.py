@@ -59,8 +59,8 @@ def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float) -> 
     """
     if len(scores) == 1:
         return 0
-    if scores[0] >= refuse_below:
-        return max((k for k, tier in enumerate(tiers) if tier == 0), key=scores.__getitem__)
+    if scores[0] >= refuse_below:  # the default's polarity (its tier: a page may hold ink of one only)
+        return max((k for k, tier in enumerate(tiers) if tier == tiers[0]), key=scores.__getitem__)
     best = max(range(len(scores)), key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
 

@@ -6,6 +6,7 @@ and its box (from ``preprocess_upload``) must be that place, not the page, the s
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -14,7 +15,7 @@ from PIL import Image
 from evaluation.imaging import encode
 from model.calibration import Calibration
 from model.preprocess import preprocess_upload
-from model.verify import read_uploads
+from model.verify import choose, read_uploads
 from scripts.build_mar import WEIGHTS
 
 WIDTH, HEIGHT = 800, 600
@@ -159,3 +160,24 @@ def test_a_small_digit_on_a_whole_sheet(index, mnist_pixels, mnist_test, shipped
     digit, (x0, y0, x1, y1) = read(jpeg(sheet), shipped_model)
     assert digit == int(mnist_test.labels[index])
     assert left - 5 <= x0 and x1 <= left + 65 and top - 5 <= y0 and y1 <= top + 65
+
+
+def test_the_default_reading_wins_within_its_own_polarity():
+    """When the page's likelier polarity holds no candidate, the other one's first is the default, and
+    the choice stays among that polarity's candidates (it once looked for the first polarity's and
+    found none)."""
+    assert choose([0.9, 0.95], (1, 1), refuse_below=0.4) == 1
+    assert choose([0.9, 0.95, 0.999], (1, 1, 0), refuse_below=0.4) == 1
+    assert choose([0.9, 0.95, 0.999], (0, 0, 1), refuse_below=0.4) == 1
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_ring_drawn_around_the_answer_is_left_out(index, mnist_pixels, mnist_test, shipped_model):
+    """A hand-drawn loop around the digit, not touching it: the inside of the loop is a candidate."""
+    sheet = page(mnist_pixels[index])
+    x, y = DIGIT_AT
+    centre = (x + 14 * SCALE, y + 14 * SCALE)
+    ring = np.zeros_like(sheet)
+    cv2.ellipse(ring, centre, (18 * SCALE, 16 * SCALE), 10 * index, 20, 400, 1.0, 6, cv2.LINE_AA)
+    sheet += ring * (0.15 - sheet)
+    assert_found(jpeg(sheet), mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)

@@ -350,6 +350,7 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         lines = straight_lines(layer.mask)
         if lines is not None:
             proposed += from_mask(layer, layer.mask & (1 - lines), f"{layer.name}, lines removed")
-        proposed += inside_loops(layer)
+        if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
+            proposed += inside_loops(layer)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]

@@ -16,7 +16,7 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
   scale; the candidate without them is proposed beside the one with them;
 - **the inside of a loop**: the ink inside a hole of the mask (a form's box, a frame, a ring drawn
-  around the answer, that the digit does not touch);
+  around the answer, that the digit does not touch), in the page's likelier polarity;
 - in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
   a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
   number, and its first digit alone would be a confident wrong answer.

@@ -1,18 +1,24 @@
 """Digit finding in everyday conditions, offline with the shipped weights: ``make eval-conditions``.
 
 The development set (evaluation/conditions.py: the candidates were tuned on it) and the frozen
-held-out set (evaluation/heldout_conditions.py: read once after tuning, only reported), each per
-condition: accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit"
-and the expected calibration error. Prints Markdown tables for docs/accuracy.md.
+held-out set (evaluation/heldout_conditions.py: read once after tuning, only reported; it has since
+been read more often), each per condition. With ``--unseen``, also the second held-out set
+(evaluation/unseen_conditions.py), frozen and kept for the next change to the digit finding: read it
+once, after that change is tuned on the development set. Per condition: accuracy (a refusal or no
+digit found counts as wrong), the share refused as "not a digit" and the expected calibration error.
+Prints Markdown tables for docs/accuracy.md.
 """
 
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 import torch
 
 from evaluation.conditions import build_conditions
 from evaluation.heldout_conditions import build_heldout
+from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
 from scripts.evaluate_uploads import offline_readings
 from train.data import load_split, prepare_mnist
@@ -32,7 +38,10 @@ def table(title: str, conditions: list[str], labels: list[int], files: list[byte
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--unseen", action="store_true", help="also read the second held-out set (once per change)")
+    args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
     train = load_split(data_dir, train=True)
@@ -48,6 +57,9 @@ def main() -> None:
     table(
         "held-out condition", [c.condition for c in held_out], [c.label for c in held_out], [c.data for c in held_out]
     )
+    if args.unseen:
+        unseen = build_unseen(pixels, labels)
+        table("unseen condition", [c.condition for c in unseen], [c.label for c in unseen], [c.data for c in unseen])
 
 
 if __name__ == "__main__":

@@ -47,10 +47,15 @@ LABELS = ("{n})", "{n}.", "Q{n}", "{a})", "{a}.", "{n}.)", "({n})")
 
 @dataclass(frozen=True)
 class Case:
+    """One image of one condition (this set's, or a held-out set's)."""
+
     condition: str
     label: int
     data: bytes
     index: int  # the MNIST training image's index
+
+
+Render = Callable[[np.ndarray, np.random.Generator], bytes]  # a digit's pixels and a generator to an image file
 
 
 def _ink(pixels: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -192,7 +197,7 @@ def worksheet_label(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return _camera(image, rng)
 
 
-CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
+CONDITIONS: dict[str, Render] = {
     "form-box": form_box,
     "sticky-note": sticky_note,
     "dim-light": dim_light,

@@ -14,13 +14,12 @@ Written once and frozen before the digit finding was tuned; it is only reported,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from evaluation.conditions import Case, Render
 from evaluation.imaging import encode
 from evaluation.photos import installed_fonts
 
@@ -28,14 +27,6 @@ SEED = 90210
 FIRST_DIGIT = 57_500
 DIGITS_USED = 2_500
 WORDS = ("Name", "Total", "Score", "Qty", "Item", "Week", "Date", "Room", "Age", "Team")
-
-
-@dataclass(frozen=True)
-class HeldOutCase:
-    condition: str
-    label: int
-    data: bytes
-    index: int
 
 
 def _digit_cover(pixels: np.ndarray, box_px: int) -> np.ndarray:
@@ -212,7 +203,7 @@ def guide_lines(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return _shoot(_ink_on(printed, cover, (0.1, 0.1, 0.1)), rng)
 
 
-HELD_OUT: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
+HELD_OUT: dict[str, Render] = {
     "circled": circled,
     "table-cell": table_cell,
     "chalkboard": chalkboard,
@@ -222,14 +213,28 @@ HELD_OUT: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
 }
 
 
+def sample_cases(
+    conditions: dict[str, Render],
+    train_pixels: np.ndarray,
+    train_labels: np.ndarray,
+    per_condition: int,
+    seed: int,
+    first_digit: int,
+    digits_used: int,
+) -> list[Case]:
+    """``per_condition`` images of each condition, each of a digit drawn at random (without repeats)
+    from training images ``first_digit`` to ``first_digit + digits_used``; deterministic for a seed."""
+    cases = []
+    for number, (name, render) in enumerate(conditions.items()):
+        rng = np.random.default_rng([seed, number])
+        picks = rng.choice(digits_used, size=per_condition, replace=False)
+        for pick in picks:
+            index = first_digit + int(pick)
+            cases.append(Case(name, int(train_labels[index]), render(train_pixels[index], rng), index))
+    return cases
+
+
 def build_heldout(
     train_pixels: np.ndarray, train_labels: np.ndarray, per_condition: int = 100, seed: int = SEED
-) -> list[HeldOutCase]:
-    cases = []
-    for number, (name, render) in enumerate(HELD_OUT.items()):
-        rng = np.random.default_rng([seed, number])
-        picks = rng.choice(DIGITS_USED, size=per_condition, replace=False)
-        for pick in picks:
-            index = FIRST_DIGIT + int(pick)
-            cases.append(HeldOutCase(name, int(train_labels[index]), render(train_pixels[index], rng), index))
-    return cases
+) -> list[Case]:
+    return sample_cases(HELD_OUT, train_pixels, train_labels, per_condition, seed, FIRST_DIGIT, DIGITS_USED)

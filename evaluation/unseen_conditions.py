@@ -15,13 +15,12 @@ clearly written digit that a person reads at a glance:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from evaluation.conditions import Case, Render
+from evaluation.heldout_conditions import sample_cases
 from evaluation.imaging import encode
 from evaluation.photos import installed_fonts
 
@@ -29,14 +28,6 @@ SEED = 31337
 FIRST_DIGIT = 55_000
 DIGITS_USED = 5_000
 ITEMS = ("COFFEE", "BAGEL", "TEA", "WATER", "SOUP", "SALAD", "MUFFIN", "JUICE", "TAX", "TOTAL")
-
-
-@dataclass(frozen=True)
-class UnseenCase:
-    condition: str
-    label: int
-    data: bytes
-    index: int
 
 
 def _page(height: int, width: int, colour: tuple[float, float, float]) -> np.ndarray:
@@ -158,7 +149,7 @@ def hard_shadow(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return _camera(page, rng)
 
 
-UNSEEN: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
+UNSEEN: dict[str, Render] = {
     "receipt": receipt,
     "crossed-out": crossed_out,
     "highlighter": highlighter,
@@ -170,12 +161,6 @@ UNSEEN: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
 
 def build_unseen(
     train_pixels: np.ndarray, train_labels: np.ndarray, per_condition: int = 100, seed: int = SEED
-) -> list[UnseenCase]:
+) -> list[Case]:
     """``per_condition`` images of each condition, deterministic for a seed."""
-    cases = []
-    for number, (name, render) in enumerate(UNSEEN.items()):
-        rng = np.random.default_rng([seed, number])
-        for pick in rng.choice(DIGITS_USED, size=per_condition, replace=False):
-            index = FIRST_DIGIT + int(pick)
-            cases.append(UnseenCase(name, int(train_labels[index]), render(train_pixels[index], rng), index))
-    return cases
+    return sample_cases(UNSEEN, train_pixels, train_labels, per_condition, seed, FIRST_DIGIT, DIGITS_USED)

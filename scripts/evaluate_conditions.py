@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 import torch
 
-from evaluation.conditions import build_conditions
+from evaluation.conditions import Case, build_conditions
 from evaluation.heldout_conditions import build_heldout
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
@@ -25,11 +25,11 @@ from train.data import load_split, prepare_mnist
 from train.upload_eval import figures
 
 
-def table(title: str, conditions: list[str], labels: list[int], files: list[bytes]) -> None:
-    readings = offline_readings(files)
-    truth, names = torch.tensor(labels), np.array(conditions)
+def table(title: str, cases: list[Case]) -> None:
+    readings = offline_readings([c.data for c in cases])
+    truth, names = torch.tensor([c.label for c in cases]), np.array([c.condition for c in cases])
     print(f"\n| {title} | images | right | refused | ECE |\n|---|---:|---:|---:|---:|")
-    for name in dict.fromkeys(conditions):
+    for name in dict.fromkeys(names.tolist()):
         members = torch.from_numpy(names == name)
         got = figures(readings.subset(members), truth[members])
         print(
@@ -46,20 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     prepare_mnist(data_dir)
     train = load_split(data_dir, train=True)
     pixels, labels = train.pixels(), train.labels.numpy()
-    development = build_conditions(pixels, labels)
-    table(
-        "development condition",
-        [c.condition for c in development],
-        [c.label for c in development],
-        [c.data for c in development],
-    )
-    held_out = build_heldout(pixels, labels)
-    table(
-        "held-out condition", [c.condition for c in held_out], [c.label for c in held_out], [c.data for c in held_out]
-    )
+    table("development condition", build_conditions(pixels, labels))
+    table("held-out condition", build_heldout(pixels, labels))
     if args.unseen:
-        unseen = build_unseen(pixels, labels)
-        table("unseen condition", [c.condition for c in unseen], [c.label for c in unseen], [c.data for c in unseen])
+        table("unseen condition", build_unseen(pixels, labels))
 
 
 if __name__ == "__main__":

@@ -234,6 +234,18 @@ def read_test_set(model: MnistClassifier, calibration: Calibration, test: Split)
     }
 
 
+def save_model(out: Path, model: MnistClassifier, calibration: Calibration) -> Path:
+    """``weights.pt`` and ``calibration.json`` in ``out``, each with its line in SHA256SUMS (packaging
+    and the handler check against it); returns the weights' path."""
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / WEIGHTS_NAME
+    torch.save(model.state_dict(), weights)
+    calibration.save(out / CALIBRATION_NAME)
+    for path in (weights, out / CALIBRATION_NAME):
+        write_sum(path)
+    return weights
+
+
 def write_outputs(
     args: argparse.Namespace,
     model: MnistClassifier,
@@ -243,13 +255,8 @@ def write_outputs(
     train_seconds: float,
 ) -> dict:
     out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    weights = out / WEIGHTS_NAME
-    torch.save(model.state_dict(), weights)
-    write_sum(weights)  # SHA256SUMS beside the weights: packaging and the handler check against it
     calibration, curve, chosen_on = choose_calibration(args, model, validation)
-    calibration.save(out / CALIBRATION_NAME)
-    write_sum(out / CALIBRATION_NAME)
+    weights = save_model(out, model, calibration)
     final = read_test_set(model, calibration, test)
     probabilities, predictions = final.pop("probabilities"), final.pop("predictions")
     plots.plot_curves(history, out / "curves.png")
@@ -306,9 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     model, history = fit(args, train, validation)
     if args.validation_only:  # weights and calibration written, for the development sets; no test set read
         calibration, _, chosen_on = choose_calibration(args, model, validation)
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), args.output_dir / WEIGHTS_NAME)
-        calibration.save(args.output_dir / CALIBRATION_NAME)
+        save_model(args.output_dir, model, calibration)
         print(json.dumps({"validation_accuracy": history[-1]["validation_accuracy"]} | chosen_on | asdict(calibration)))
         return 0
     test = load_split(args.data_dir, train=False)  # read once, after every choice is made

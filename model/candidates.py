@@ -14,7 +14,7 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   as model/verify.py allows;
 - **with and without straight lines**: structure is told apart from handwriting by what it is, a
   straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
-  scale; the candidate without them is proposed beside the one with them;
+  scale; the candidate without them is proposed first, and the one with them beside it;
 - **the inside of a loop**: the ink inside a hole of the mask (a form's box, a frame, a ring drawn
   around the answer, that the digit does not touch), in the page's likelier polarity;
 - in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
@@ -346,10 +346,12 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         layers = [replace(layers[1], tier=0), replace(layers[0], tier=1)]
     proposed: list[Candidate] = []
     for layer in layers:
-        proposed += from_mask(layer, layer.mask, layer.name)
         lines = straight_lines(layer.mask)
+        # Straight lines are structure by what they are, so the reading without them comes first: it
+        # is the default reading (model/verify.py) whenever the page has such lines.
         if lines is not None:
             proposed += from_mask(layer, layer.mask & (1 - lines), f"{layer.name}, lines removed")
+        proposed += from_mask(layer, layer.mask, layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
             proposed += inside_loops(layer)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes

@@ -52,10 +52,11 @@ def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float) -> 
     """Which candidate the service reads.
 
     The first candidate is the image's default reading (the page's likelier polarity, the digit with
-    its neighbours, lines kept). When it is a digit, the most digit-like candidate of that polarity
-    wins (a form's box read without its lines). When it is not, an alternative wins only if the model
-    is nearly certain of it (ALTERNATIVE_CONFIDENCE): the best of several looks at a letter or a photo
-    is more often digit-like than one look, and that must not turn a refusal into a confident digit.
+    its neighbours, without straight lines if it has any). When it is a digit, the most digit-like
+    candidate of that polarity wins (the digit inside a ring drawn around it). When it is
+    not, an alternative wins only if the model is nearly certain of it (ALTERNATIVE_CONFIDENCE): the
+    best of several looks at a letter or a photo is more often digit-like than one look, and that
+    must not turn a refusal into a confident digit.
     """
     if len(scores) == 1:
         return 0

@@ -18,11 +18,12 @@ from train.upload_eval import predict_files, served
 PER_KIND = 100
 # Floors a little under what the shipped model refuses of these 100 per kind (typed symbols 90 % in the
 # 38 DejaVu and Liberation fonts that `make test` leaves on the machine, 96 % in the 22 DejaVu ones alone;
-# doodles 66 %, photos 88 %, numbers 96 %; docs/accuracy.md has 200 per kind): a model or preprocessing
-# change that lets more non-digits through trips them. Under the target (95 % in all, 85 % each):
-# docs/accuracy.md says why.
-MIN_REFUSED_PER_KIND = {"typed-symbols": 0.86, "doodles": 0.6, "photos": 0.83, "numbers": 0.92}
-MIN_REFUSED = 0.83
+# doodles 64 %, photos 82 %, numbers 96 %; docs/accuracy.md has 200 per kind): a model or preprocessing
+# change that lets more non-digits through trips them. Photos were 84 % before the reading without
+# straight lines became the default (docs/accuracy.md: a form's box). Under the target (95 % in
+# all, 85 % each): docs/accuracy.md says why.
+MIN_REFUSED_PER_KIND = {"typed-symbols": 0.86, "doodles": 0.6, "photos": 0.8, "numbers": 0.92}
+MIN_REFUSED = 0.81
 
 
 @pytest.fixture(scope="module")

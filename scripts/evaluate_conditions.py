@@ -1,11 +1,12 @@
 """Digit finding in everyday conditions, offline with the shipped weights: ``make eval-conditions``.
 
-The development set (evaluation/conditions.py: the candidates were tuned on it) and the frozen
-held-out set (evaluation/heldout_conditions.py: read once after tuning, only reported; it has since
-been read more often), each per condition. With ``--unseen``, also the second held-out set
-(evaluation/unseen_conditions.py), frozen and kept for the next change to the digit finding: read it
-once, after that change is tuned on the development set. Per condition: accuracy (a refusal or no
-digit found counts as wrong), the share refused as "not a digit" and the expected calibration error.
+The development set (evaluation/conditions.py: the candidates were tuned on it), the first held-out
+set (evaluation/heldout_conditions.py: read once after tuning, only reported; it has since been read
+more often) and the second (evaluation/unseen_conditions.py: read once, then its failures were looked
+at), each per condition. With ``--frozen``, also the third held-out set
+(evaluation/frozen_conditions.py), frozen and kept for the next change to the digit finding: read it
+once, after that change is tuned on the other sets. Per condition: accuracy (a refusal or no digit
+found counts as wrong), the share refused as "not a digit" and the expected calibration error.
 Prints Markdown tables for docs/accuracy.md.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from evaluation.conditions import Case, build_conditions
+from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
@@ -40,7 +42,7 @@ def table(title: str, cases: list[Case]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--unseen", action="store_true", help="also read the second held-out set (once per change)")
+    parser.add_argument("--frozen", action="store_true", help="also read the third held-out set (once per change)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -48,8 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     pixels, labels = train.pixels(), train.labels.numpy()
     table("development condition", build_conditions(pixels, labels))
     table("held-out condition", build_heldout(pixels, labels))
-    if args.unseen:
-        table("unseen condition", build_unseen(pixels, labels))
+    table("unseen condition", build_unseen(pixels, labels))
+    if args.frozen:
+        table("frozen condition", build_frozen(pixels, labels))
 
 
 if __name__ == "__main__":

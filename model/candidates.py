@@ -8,7 +8,8 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
   light is estimated locally (a morphological closing, the "rolling ball" of document imaging, which
-  erases strokes thinner than its kernel and keeps the slow light) and the page is divided by it, so
+  erases strokes thinner than its kernel and keeps the slow light and the step of a shadow's edge,
+  smoothed by a median, which keeps that step too) and the page is divided by it, so
   a dim photo's dark paper is paper. The page's majority polarity is tried first; the other one's
   candidates (among them the holes of the first one's strokes, such as the inside of a 0) win only
   as model/verify.py allows;
@@ -36,8 +37,8 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-# The background is estimated on a copy this small, where a closing as wide as a sixth of the page is
-# cheap; it is then smoothed and scaled back up.
+# The background is estimated on a copy this small, where a closing as wide as a third of the page is
+# cheap; it is then smoothed (a median) and scaled back up.
 BACKGROUND_SIDE = 128
 BACKGROUND_KERNEL = 1 / 3  # of the small copy's longer side: wider than any pen stroke, even close up
 # Ink is at least this much darker than the paper around it (a fraction of the paper's brightness).
@@ -85,6 +86,7 @@ class Candidate:
     box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
     tier: int = 0  # 0: the page's likelier polarity; 1: the other, chosen only if no tier-0 one is a digit
+    whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
 
 
 def flatten_page(gray: np.ndarray) -> np.ndarray:
@@ -98,7 +100,11 @@ def flatten_page(gray: np.ndarray) -> np.ndarray:
     side = max(3, round(max(small.shape) * BACKGROUND_KERNEL) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
-    background = cv2.blur(background, (side, side), borderType=cv2.BORDER_REPLICATE)
+    # A median, not a mean, smooths the closing's blocks: it keeps the step at a hard shadow's edge,
+    # which a mean smears into a band that the ratio below reads as ink. (OpenCV's median this wide
+    # takes 8-bit images; a level is finer than any contrast that counts as ink.)
+    levels = np.round(np.clip(background, 0.0, 1.0) * 255).astype(np.uint8)
+    background = cv2.medianBlur(levels, side).astype(np.float32) / 255
     if factor > 1:
         background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
     # The closing never goes below the pixel itself, but the smoothing can: keep the ratio <= 1.
@@ -326,7 +332,11 @@ def inside_loops(layer: Layer) -> list[Candidate]:
             loops.append(inside)
     # Squared paper is all boxes: the two holding the most ink.
     loops.sort(key=lambda inside: -int(inside.sum()))
-    return [candidate for inside in loops[:2] for candidate in from_mask(layer, inside, f"{layer.name}, inside a loop")]
+    return [
+        replace(candidate, whole=False)
+        for inside in loops[:2]
+        for candidate in from_mask(layer, inside, f"{layer.name}, inside a loop")
+    ]
 
 
 def ink_masks(ink: np.ndarray) -> np.ndarray:
@@ -347,8 +357,8 @@ def propose(gray: np.ndarray) -> list[Candidate]:
     proposed: list[Candidate] = []
     for layer in layers:
         lines = straight_lines(layer.mask)
-        # Straight lines are structure by what they are, so the reading without them comes first: it
-        # is the default reading (model/verify.py) whenever the page has such lines.
+        # Straight lines are structure by what they are, so the reading without them comes first; the
+        # reading with them follows (a 1 is a straight stroke too), and both are default readings.
         if lines is not None:
             proposed += from_mask(layer, layer.mask & (1 - lines), f"{layer.name}, lines removed")
         proposed += from_mask(layer, layer.mask, layer.name)

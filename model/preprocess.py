@@ -50,6 +50,7 @@ class Preprocessed:
     found_boxes: tuple[Box, ...] | None = None
     sources: tuple[str, ...] = ("as uploaded",)  # how each candidate was proposed
     tiers: tuple[int, ...] = (0,)  # 0: the page's likelier polarity; 1: the other (model/verify.py)
+    defaults: int = 1  # the first this many candidates are default readings (model/verify.py)
 
     def box(self, index: int) -> Box:
         if self.found_boxes is not None:
@@ -83,7 +84,8 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     boxes = tuple(_in_upload_pixels(candidate.box, scale, image.size, decoded_at) for candidate in found)
     sources = tuple(candidate.source for candidate in found)
     tiers = tuple(candidate.tier for candidate in found)
-    return Preprocessed(normalize(torch.from_numpy(frames).unsqueeze(1)), boxes, sources, tiers)
+    defaults = next((k for k, c in enumerate(found) if not c.whole or c.tier != found[0].tier), len(found))
+    return Preprocessed(normalize(torch.from_numpy(frames).unsqueeze(1)), boxes, sources, tiers, defaults)
 
 
 def _in_upload_pixels(box: Box, scale: float, size: tuple[int, int], decoded_at: float) -> Box:

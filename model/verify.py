@@ -48,19 +48,20 @@ def stack(items: list[Preprocessed]) -> torch.Tensor:
     return torch.cat([item.tensors for item in items])
 
 
-def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float) -> int:
+def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float, defaults: int = 1) -> int:
     """Which candidate the service reads.
 
-    The first candidate is the image's default reading (the page's likelier polarity, the digit with
-    its neighbours, without straight lines if it has any). When it is a digit, the most digit-like
-    candidate of that polarity wins (the digit inside a ring drawn around it). When it is
-    not, an alternative wins only if the model is nearly certain of it (ALTERNATIVE_CONFIDENCE): the
-    best of several looks at a letter or a photo is more often digit-like than one look, and that
-    must not turn a refusal into a confident digit.
+    The first ``defaults`` candidates are the image's default readings: the page's likelier polarity,
+    the digit with its neighbours, without the page's straight lines and with them (a form's box is
+    structure, but a 1 is a straight stroke too). When one of them is a digit, the most digit-like
+    candidate of that polarity wins (the digit inside a ring drawn around it). When none is, an
+    alternative wins only if the model is nearly certain of it (ALTERNATIVE_CONFIDENCE): the best of
+    several looks at a letter or a photo is more often digit-like than one look, and that must not
+    turn a refusal into a confident digit.
     """
     if len(scores) == 1:
         return 0
-    if scores[0] >= refuse_below:  # the default's polarity (its tier: a page may hold ink of one only)
+    if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         return max((k for k, tier in enumerate(tiers) if tier == tiers[0]), key=scores.__getitem__)
     best = max(range(len(scores)), key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
@@ -75,7 +76,7 @@ def read(items: list[Preprocessed], probabilities: torch.Tensor, refuse_below: f
     row = 0
     for item in items:
         scores = every_score[row : row + len(item.tensors)]
-        chosen = choose(scores, item.tiers, refuse_below)
+        chosen = choose(scores, item.tiers, refuse_below, item.defaults)
         rows.append(row + chosen)
         choices.append((chosen, tuple(scores)))
         row += len(item.tensors)

@@ -54,16 +54,19 @@ def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float, def
     The first ``defaults`` candidates are the image's default readings: the page's likelier polarity,
     the digit with its neighbours, without the page's straight lines and with them (a form's box is
     structure, but a 1 is a straight stroke too). When one of them is a digit, the most digit-like
-    candidate of that polarity wins (the digit inside a ring drawn around it). When none is, an
-    alternative wins only if the model is nearly certain of it (ALTERNATIVE_CONFIDENCE): the best of
-    several looks at a letter or a photo is more often digit-like than one look, and that must not
-    turn a refusal into a confident digit.
+    candidate of that polarity wins (the digit inside a ring drawn around it), unless the model is
+    nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it: the
+    likelier polarity is the page's brightness, which cannot tell a lamp's pool of light or a shadow
+    over most of the page from a dark board. When no default reading is a digit, an alternative wins
+    only if the model is nearly certain of it: the best of several looks at a letter or a photo is
+    more often digit-like than one look, and that must not turn a refusal into a confident digit.
     """
     if len(scores) == 1:
         return 0
-    if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
-        return max((k for k, tier in enumerate(tiers) if tier == tiers[0]), key=scores.__getitem__)
     best = max(range(len(scores)), key=scores.__getitem__)
+    if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
+        own = max((k for k, tier in enumerate(tiers) if tier == tiers[0]), key=scores.__getitem__)
+        return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
 
 

@@ -18,12 +18,12 @@ from train.upload_eval import predict_files, served
 PER_KIND = 100
 # Floors a little under what the shipped model refuses of these 100 per kind (typed symbols 90 % in the
 # 38 DejaVu and Liberation fonts that `make test` leaves on the machine, 96 % in the 22 DejaVu ones alone;
-# doodles 64 %, photos 82 %, numbers 96 %; docs/accuracy.md has 200 per kind): a model or preprocessing
-# change that lets more non-digits through trips them. Photos were 84 % before the reading without
-# straight lines became the default (docs/accuracy.md: a form's box). Under the target (95 % in
-# all, 85 % each): docs/accuracy.md says why.
-MIN_REFUSED_PER_KIND = {"typed-symbols": 0.86, "doodles": 0.6, "photos": 0.8, "numbers": 0.92}
-MIN_REFUSED = 0.81
+# doodles 62 %, photos 83 %, numbers 96 %, 82.75 % in all; docs/accuracy.md has 200 per kind): a model or
+# preprocessing change that lets more non-digits through trips them. All was 83.75 % before this release's
+# candidates (docs/accuracy.md: a form's box, a hard shadow). Under the target (95 % in all, 85 %
+# each): docs/accuracy.md says why.
+MIN_REFUSED_PER_KIND = {"typed-symbols": 0.86, "doodles": 0.6, "photos": 0.82, "numbers": 0.92}
+MIN_REFUSED = 0.82
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +65,9 @@ def test_the_second_held_out_set_is_deterministic_and_has_every_kind():
     assert [o.kind for o in first] == [kind for kind in HELD_OUT_KINDS for _ in range(2)]
 
 
-# The second held-out set as docs/accuracy.md reads it: pen letters 88 %, words 100 %, sketches 69 %,
-# faces 83 %, pictures 80 %, 84.0 % in all, 100 per kind. The floors are a little under it.
+# The second held-out set as docs/accuracy.md reads it (its third reading): pen letters 85 %, words 98 %,
+# sketches 67 %, faces 82 %, pictures 84 %, 83.2 % in all, 100 per kind. The floors are those set under
+# its second reading (pen letters 88 %, words 100 %, sketches 69 %, faces 83 %, pictures 80 %).
 HELD_OUT_FLOORS = {"pen-letters": 0.85, "words": 0.97, "sketches": 0.65, "faces": 0.8, "pictures": 0.76}
 HELD_OUT_MIN = 0.8
 

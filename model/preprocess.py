@@ -84,7 +84,8 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     boxes = tuple(_in_upload_pixels(candidate.box, scale, image.size, decoded_at) for candidate in found)
     sources = tuple(candidate.source for candidate in found)
     tiers = tuple(candidate.tier for candidate in found)
-    defaults = next((k for k, c in enumerate(found) if not c.whole or c.tier != found[0].tier), len(found))
+    # The first candidate is always a default reading; the whole-page readings of its polarity follow it.
+    defaults = next((k for k, c in enumerate(found) if k and (not c.whole or c.tier != found[0].tier)), len(found))
     return Preprocessed(normalize(torch.from_numpy(frames).unsqueeze(1)), boxes, sources, tiers, defaults)
 
 

@@ -219,6 +219,27 @@ def build_conditions(
     return cases
 
 
+def sample_cases(
+    conditions: dict[str, Render],
+    train_pixels: np.ndarray,
+    train_labels: np.ndarray,
+    per_condition: int,
+    seed: int,
+    first_digit: int,
+    digits_used: int,
+) -> list[Case]:
+    """``per_condition`` images of each condition, each of a digit drawn at random (without repeats)
+    from training images ``first_digit`` to ``first_digit + digits_used``; deterministic for a seed."""
+    cases = []
+    for number, (name, render) in enumerate(conditions.items()):
+        rng = np.random.default_rng([seed, number])
+        picks = rng.choice(digits_used, size=per_condition, replace=False)
+        for pick in picks:
+            index = first_digit + int(pick)
+            cases.append(Case(name, int(train_labels[index]), render(train_pixels[index], rng), index))
+    return cases
+
+
 EXAMPLES = Path(__file__).parent / "examples"
 
 

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from evaluation.conditions import Case, Render
+from evaluation.conditions import Case, Render, sample_cases
 from evaluation.imaging import encode
 from evaluation.photos import installed_fonts
 
@@ -211,27 +211,6 @@ HELD_OUT: dict[str, Render] = {
     "card-on-fabric": card_on_fabric,
     "guide-lines": guide_lines,
 }
-
-
-def sample_cases(
-    conditions: dict[str, Render],
-    train_pixels: np.ndarray,
-    train_labels: np.ndarray,
-    per_condition: int,
-    seed: int,
-    first_digit: int,
-    digits_used: int,
-) -> list[Case]:
-    """``per_condition`` images of each condition, each of a digit drawn at random (without repeats)
-    from training images ``first_digit`` to ``first_digit + digits_used``; deterministic for a seed."""
-    cases = []
-    for number, (name, render) in enumerate(conditions.items()):
-        rng = np.random.default_rng([seed, number])
-        picks = rng.choice(digits_used, size=per_condition, replace=False)
-        for pick in picks:
-            index = first_digit + int(pick)
-            cases.append(Case(name, int(train_labels[index]), render(train_pixels[index], rng), index))
-    return cases
 
 
 def build_heldout(

@@ -19,8 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from evaluation.conditions import Case, Render
-from evaluation.heldout_conditions import sample_cases
+from evaluation.conditions import Case, Render, sample_cases
 from evaluation.imaging import encode
 from evaluation.photos import installed_fonts
 

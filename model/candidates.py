@@ -85,7 +85,7 @@ class Candidate:
     ink: np.ndarray  # float32 in [0, 1], bright ink on black, cropped to the digit
     box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
-    tier: int = 0  # 0: the page's likelier polarity; 1: the other, chosen only if no tier-0 one is a digit
+    tier: int = 0  # 0: the page's likelier polarity; 1: the other, chosen only as model/verify.py allows
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
 
 
@@ -298,7 +298,7 @@ class Layer:
     name: str
     ink: np.ndarray
     mask: np.ndarray
-    tier: int  # 0: the page's likelier polarity; 1: the other, tried when the first holds no digit
+    tier: int  # 0: the page's likelier polarity; 1: the other (model/verify.py says when it wins)
 
 
 def from_mask(layer: Layer, mask: np.ndarray, source: str) -> list[Candidate]:

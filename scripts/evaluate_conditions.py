@@ -3,9 +3,10 @@
 The development set (evaluation/conditions.py: the candidates were tuned on it), the first held-out
 set (evaluation/heldout_conditions.py: read once after tuning, only reported; it has since been read
 more often) and the second (evaluation/unseen_conditions.py: read once, then its failures were looked
-at), each per condition. With ``--frozen``, also the third held-out set
-(evaluation/frozen_conditions.py), frozen and kept for the next change to the digit finding: read it
-once, after that change is tuned on the other sets. Per condition: accuracy (a refusal or no digit
+at), each per condition. With ``--frozen``, also the third (evaluation/frozen_conditions.py: read
+once, then looked at). With ``--fourth``, also the fourth held-out set (evaluation/fourth_conditions.py),
+frozen and kept for the next change to the digit finding: read it once, after that change is tuned on
+the other sets. Per condition: accuracy (a refusal or no digit
 found counts as wrong), the share refused as "not a digit" and the expected calibration error.
 Prints Markdown tables for docs/accuracy.md.
 """
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from evaluation.conditions import Case, build_conditions
+from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
 from evaluation.unseen_conditions import build_unseen
@@ -42,7 +44,8 @@ def table(title: str, cases: list[Case]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frozen", action="store_true", help="also read the third held-out set (once per change)")
+    parser.add_argument("--frozen", action="store_true", help="also read the third held-out set")
+    parser.add_argument("--fourth", action="store_true", help="also read the fourth held-out set (once per change)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     table("unseen condition", build_unseen(pixels, labels))
     if args.frozen:
         table("frozen condition", build_frozen(pixels, labels))
+    if args.fourth:
+        table("fourth condition", build_fourth(pixels, labels))
 
 
 if __name__ == "__main__":

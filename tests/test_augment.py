@@ -8,7 +8,18 @@ import torch
 import torch.nn.functional as F
 
 from evaluation.photos import installed_fonts
-from train.augment import Augmentation, _smooth, _uniform, augment, change_stroke_width, soften, warp
+from train.augment import (
+    Augmentation,
+    _affine_grid,
+    _chosen,
+    _gaussian_kernel,
+    _smooth,
+    _uniform,
+    augment,
+    change_stroke_width,
+    soften,
+    warp,
+)
 from train.typed import TRAINING_FONTS, mix_in, typed_digits
 
 NOTHING = Augmentation(
@@ -70,12 +81,45 @@ def dense_warp(images: torch.Tensor, spec: Augmentation, generator: torch.Genera
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def dense_soften(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """The reference: fainter ink blended in, then every image blurred and the unchosen ones kept."""
+    count = len(images)
+    faint = 1 - torch.rand(count, generator=generator).view(count, 1, 1, 1) * spec.contrast
+    images = images * torch.where(_chosen(count, spec.contrast_share, generator) > 0, faint, torch.ones_like(faint))
+    blurred = _smooth(images, max(0.3, float(torch.rand(1, generator=generator)) * spec.blur_sigma))
+    chosen = _chosen(count, spec.blur_share, generator)
+    return chosen * blurred + (1 - chosen) * images
+
+
 def test_only_the_chosen_images_are_worked_on_and_the_result_is_the_dense_one(mnist_test):
+    """Bit for bit, and the generator left where the dense computation leaves it: the shipped weights
+    were trained with the dense code, and a seeded run still writes the same bytes."""
     images = batch(mnist_test, 300)
-    for fast, dense in ((change_stroke_width, dense_stroke_width), (warp, dense_warp)):
-        for seed in range(3):
-            expected = dense(images, Augmentation(), torch.Generator().manual_seed(seed))
-            assert torch.equal(fast(images, Augmentation(), torch.Generator().manual_seed(seed)), expected)
+    pairs = ((change_stroke_width, dense_stroke_width), (warp, dense_warp), (soften, dense_soften))
+    # 300 images, a training batch, and batches so small that one image alone is often picked.
+    for fast, dense in pairs:
+        for count in (300, 64, 12, 5):
+            for seed in range(6):
+                expected_generator, fast_generator = torch.Generator().manual_seed(seed), torch.Generator()
+                expected = dense(images[:count], Augmentation(), expected_generator)
+                got = fast(images[:count], Augmentation(), fast_generator.manual_seed(seed))
+                assert torch.equal(got, expected), (fast.__name__, count, seed)
+                assert torch.equal(torch.rand(4, generator=fast_generator), torch.rand(4, generator=expected_generator))
+
+
+def test_the_elementwise_grid_and_the_band_smoothing_are_the_library_s_numbers():
+    generator = torch.Generator().manual_seed(0)
+    for count, height, width in ((1, 28, 28), (320, 28, 28), (7, 20, 33)):
+        theta = torch.rand(count, 2, 3, generator=generator) * 2 - 1
+        expected = F.affine_grid(theta, [count, 1, height, width], align_corners=False)
+        assert torch.equal(_affine_grid(theta, height, width), expected)
+        fields = torch.rand(count, 2, height, width, generator=generator)
+        for sigma in (0.3, 0.8, 4.0):
+            kernel = _gaussian_kernel(sigma)
+            size = len(kernel)
+            grouped = F.conv2d(fields, kernel.view(1, 1, 1, size).repeat(2, 1, 1, 1), padding=(0, size // 2), groups=2)
+            grouped = F.conv2d(grouped, kernel.view(1, 1, size, 1).repeat(2, 1, 1, 1), padding=(size // 2, 0), groups=2)
+            assert torch.equal(_smooth(fields, sigma), grouped)
 
 
 def test_elastic_distortion_moves_ink_without_losing_it(mnist_test):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -71,13 +72,15 @@ def change_stroke_width(images: torch.Tensor, spec: Augmentation, generator: tor
     chosen = _picked(count, spec.stroke_share, generator)
     if len(chosen) == 0:
         return images
-    # Only the chosen images are pooled: the pooling is most of this function's time.
-    picked, amount = images[chosen], amount[chosen].view(-1, 1, 1, 1)
-    dilated = F.max_pool2d(picked, 3, stride=1, padding=1)
-    eroded = -F.max_pool2d(-picked, 3, stride=1, padding=1)
-    broader = picked + amount.clamp(min=0) * (dilated - picked)
+    # Only the chosen images are pooled, each one way only (the pooling is most of this function's time).
     images = images.clone()
-    images[chosen] = broader - (-amount).clamp(min=0) * (picked - eroded)
+    broader, finer = chosen[amount[chosen] > 0], chosen[amount[chosen] <= 0]
+    if len(broader):
+        picked, share = images[broader], amount[broader].view(-1, 1, 1, 1)
+        images[broader] = picked + share * (F.max_pool2d(picked, 3, stride=1, padding=1) - picked)
+    if len(finer):  # an erosion is the dilation of the negative
+        picked, share = images[finer], -amount[finer].view(-1, 1, 1, 1)
+        images[finer] = picked - share * (picked + F.max_pool2d(-picked, 3, stride=1, padding=1))
     return images
 
 
@@ -88,14 +91,41 @@ def _gaussian_kernel(sigma: float) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
-def _smooth(fields: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian smoothing of each channel of ``(N, C, H, W)``."""
+@lru_cache(maxsize=16)
+def _band(sigma: float, size: int) -> torch.Tensor:
+    """The ``(size, size)`` matrix ``M`` with ``row @ M`` = the row convolved with the Gaussian kernel,
+    zero beyond its ends."""
     kernel = _gaussian_kernel(sigma)
-    channels, size = fields.shape[1], len(kernel)
-    rows = kernel.view(1, 1, 1, size).repeat(channels, 1, 1, 1)
-    cols = kernel.view(1, 1, size, 1).repeat(channels, 1, 1, 1)
-    fields = F.conv2d(fields, rows, padding=(0, size // 2), groups=channels)
-    return F.conv2d(fields, cols, padding=(size // 2, 0), groups=channels)
+    radius = len(kernel) // 2
+    offset = torch.arange(size).view(size, 1) - torch.arange(size).view(1, size) + radius
+    inside = (offset >= 0) & (offset < len(kernel))
+    return torch.where(inside, kernel[offset.clamp(0, len(kernel) - 1)], torch.zeros(()))
+
+
+def _smooth(fields: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian smoothing of each channel of ``(N, C, H, W)``: along the rows, then the
+    columns. As two products with band matrices, not a convolution: far cheaper on images this small,
+    and the convolution's numbers bit for bit (tests/test_augment.py compares them), except for a
+    batch of one image of one channel, which the library convolves by another path."""
+    rows = fields @ _band(sigma, fields.shape[-1])
+    return (rows.transpose(-1, -2) @ _band(sigma, fields.shape[-2])).transpose(-1, -2)
+
+
+@cache
+def _pixel_centres(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each pixel's centre in grid units ([-1, 1], align_corners=False), x and y, as affine_grid has them."""
+    xs = torch.linspace(-1, 1, width) * (width - 1) / width
+    ys = torch.linspace(-1, 1, height) * (height - 1) / height
+    return xs.view(1, width).expand(height, width), ys.view(height, 1).expand(height, width)
+
+
+def _affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``F.affine_grid(theta, (N, C, height, width), align_corners=False)``, elementwise: the same
+    numbers (tests/test_augment.py compares them) without its per-call base grid and batched matrix
+    product, the costlier part of a step's warp."""
+    xs, ys = _pixel_centres(height, width)
+    terms = theta.view(len(theta), 2, 3, 1, 1)
+    return (xs * terms[:, :, 0] + ys * terms[:, :, 1] + terms[:, :, 2]).permute(0, 2, 3, 1)
 
 
 def warp(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:
@@ -114,11 +144,12 @@ def warp(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -
         ],
         dim=1,
     )
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    noise = torch.rand(count, 2, height, width, generator=generator) * 2 - 1
+    grid = _affine_grid(theta, height, width)
+    # Every image's noise is drawn (the generator's stream stays that of the dense computation), but
+    # only the chosen images' fields are scaled and smoothed: smoothing is most of this function's time.
+    noise = torch.rand(count, 2, height, width, generator=generator)
     chosen = _picked(count, spec.elastic_share, generator)
-    # Only the chosen images' fields are smoothed: smoothing is most of this function's time.
-    displacement = _smooth(noise[chosen], spec.elastic_sigma) * spec.elastic_alpha
+    displacement = _smooth(noise[chosen] * 2 - 1, spec.elastic_sigma) * spec.elastic_alpha
     # Pixels to grid units; channel 0 moves x, channel 1 moves y.
     scale = torch.tensor([2 / width, 2 / height]).view(1, 2, 1, 1)
     grid[chosen] += (displacement * scale).permute(0, 2, 3, 1)
@@ -133,10 +164,14 @@ def soften(images: torch.Tensor, spec: Augmentation, generator: torch.Generator)
     sigma = float(spec.blur_sigma)
     if sigma <= 0:
         return images
-    # One blur strength per batch share keeps this a single convolution; the share varies per image.
-    blurred = _smooth(images, max(0.3, float(torch.rand(1, generator=generator)) * sigma))
-    chosen = _chosen(count, spec.blur_share, generator)
-    return chosen * blurred + (1 - chosen) * images
+    # One blur strength per batch keeps this a single smoothing, of the chosen images only.
+    strength = max(0.3, float(torch.rand(1, generator=generator)) * sigma)
+    chosen = _picked(count, spec.blur_share, generator)
+    if len(chosen) == 0:
+        return images
+    images = images.clone()
+    images[chosen] = _smooth(images[chosen], strength)
+    return images
 
 
 def coarsen(images: torch.Tensor, spec: Augmentation, generator: torch.Generator) -> torch.Tensor:

@@ -169,8 +169,7 @@ def soften(images: torch.Tensor, spec: Augmentation, generator: torch.Generator)
     chosen = _picked(count, spec.blur_share, generator)
     if len(chosen) == 0:
         return images
-    images = images.clone()
-    images[chosen] = _smooth(images[chosen], strength)
+    images[chosen] = _smooth(images[chosen], strength)  # a new tensor since the product above
     return images
 
 

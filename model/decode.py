@@ -22,6 +22,9 @@ from model.errors import InvalidImageError
 # Formats that an upload may be in. Anything else Pillow can open (TIFF, PSD, ICO...) is refused:
 # a smaller decoder surface, and the documented contract stays the tested one.
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "WEBP"})
+# HEIF's brands (ISO/IEC 23008-12), named by its file-type box: an iPhone's photos are HEIC unless
+# its camera is set to "Most Compatible". Pillow has no decoder for them, so they are named, not opened.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
 
 # Decompression-bomb guards, checked from the header before decoding: a few-kB PNG can declare a
 # gigapixel canvas. MAX_PIXELS bounds any upload (a JPEG's decoding time grows with it even when it is
@@ -62,6 +65,11 @@ def decode_image(
     except Image.DecompressionBombError as exc:
         raise InvalidImageError(f"image too large: {exc}", status=413) from exc
     except (OSError, SyntaxError, ValueError) as exc:
+        if data[4:8] == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS:
+            raise InvalidImageError(
+                "unsupported image format HEIC (an iPhone's photos); use PNG, JPEG, GIF, BMP or WebP "
+                "(an iPhone takes JPEGs with Settings > Camera > Formats > Most Compatible)"
+            ) from exc
         raise InvalidImageError("not a decodable image (expected PNG, JPEG, GIF, BMP or WebP)") from exc
     if image.format not in ALLOWED_FORMATS:
         raise InvalidImageError(f"unsupported image format {image.format}; use PNG, JPEG, GIF, BMP or WebP")

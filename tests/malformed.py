@@ -43,6 +43,10 @@ class BadRequest:
         return cls(category, body, content_type)
 
 
+# The first bytes of an iPhone photo: HEIF's file-type box, brand "heic", compatible with mif1 and heic.
+HEIC_START = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x01\x00meta"
+
+
 def bomb_png(side: int = 20000) -> bytes:
     """A valid side x side grayscale PNG of a few hundred kB (400 MP declared at the default size)."""
     compressor = zlib.compressobj(9)

@@ -14,10 +14,19 @@ from evaluation.imaging import encode
 from model import decode
 from model.decode import MAX_DECODED_PIXELS, MAX_PIXELS, WORK_SIDE, decode_image, to_grayscale
 from model.errors import InvalidImageError
+from tests.malformed import HEIC_START
 
 # What one image may add to a worker's resident memory, and take on one core (docs/scaling.md).
 WORKER_IMAGE_MB = 150
 WORKER_IMAGE_SECONDS = 0.5
+
+
+def test_an_iphone_photo_in_heic_is_named_and_the_way_to_jpeg_said():
+    with pytest.raises(InvalidImageError, match="unsupported image format HEIC") as caught:
+        decode_image(HEIC_START + bytes(256))
+    assert caught.value.status == 400 and "Most Compatible" in str(caught.value)
+    with pytest.raises(InvalidImageError, match="not a decodable image"):  # another ISO media file: a video
+        decode_image(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(256))
 
 
 def test_a_png_over_the_decoded_limit_is_refused_from_its_header():

@@ -18,7 +18,7 @@ from harness.launcher import Deployment
 from model.calibration import Calibration
 from model.verify import model_input
 from tests.http_helpers import multipart, request, upload
-from tests.malformed import bomb_png
+from tests.malformed import HEIC_START, bomb_png
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -81,6 +81,7 @@ def test_healthz_reports_ready_workers(deployment: Deployment):
         ({"image": ("d.png", b"", "image/png")}, 400, "empty"),
         ({"image": ("d.txt", b"hello, I am not a picture", "text/plain")}, 400, "not a decodable image"),
         ({"image": ("d.tif", encode(Image.new("L", (28, 28)), "TIFF"), "image/tiff")}, 400, "unsupported image format"),
+        ({"image": ("d.heic", HEIC_START + bytes(256), "image/heic")}, 400, "unsupported image format HEIC"),
     ],
 )
 def test_bad_uploads_get_json_4xx(deployment: Deployment, fields, status, message):

@@ -22,6 +22,7 @@ from model.errors import InvalidImageError
 # Formats that an upload may be in. Anything else Pillow can open (TIFF, PSD, ICO...) is refused:
 # a smaller decoder surface, and the documented contract stays the tested one.
 ALLOWED_FORMATS = frozenset({"PNG", "JPEG", "GIF", "BMP", "WEBP"})
+ALLOWED_IN_WORDS = "PNG, JPEG, GIF, BMP or WebP"  # the same, as the error messages name them
 # HEIF's brands (ISO/IEC 23008-12), named by its file-type box: an iPhone's photos are HEIC unless
 # its camera is set to "Most Compatible". Pillow has no decoder for them, so they are named, not opened.
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
@@ -67,12 +68,12 @@ def decode_image(
     except (OSError, SyntaxError, ValueError) as exc:
         if data[4:8] == b"ftyp" and bytes(data[8:12]) in HEIF_BRANDS:
             raise InvalidImageError(
-                "unsupported image format HEIC (an iPhone's photos); use PNG, JPEG, GIF, BMP or WebP "
+                f"unsupported image format HEIC (an iPhone's photos); use {ALLOWED_IN_WORDS} "
                 "(an iPhone takes JPEGs with Settings > Camera > Formats > Most Compatible)"
             ) from exc
-        raise InvalidImageError("not a decodable image (expected PNG, JPEG, GIF, BMP or WebP)") from exc
+        raise InvalidImageError(f"not a decodable image (expected {ALLOWED_IN_WORDS})") from exc
     if image.format not in ALLOWED_FORMATS:
-        raise InvalidImageError(f"unsupported image format {image.format}; use PNG, JPEG, GIF, BMP or WebP")
+        raise InvalidImageError(f"unsupported image format {image.format}; use {ALLOWED_IN_WORDS}")
     width, height = image.size
     if width * height > max_pixels:
         raise InvalidImageError(f"image too large: {width}x{height} pixels, limit is {max_pixels} pixels", 413)

@@ -12,6 +12,8 @@ from evaluation.heldout_outliers import KINDS as HELD_OUT_KINDS
 from evaluation.heldout_outliers import build_heldout_outliers
 from evaluation.outliers import KINDS, Outlier, build_outliers
 from evaluation.over_http import classify_all
+from evaluation.third_outliers import KINDS as THIRD_KINDS
+from evaluation.third_outliers import build_third_outliers
 from harness.launcher import Deployment
 from train.upload_eval import predict_files, served
 
@@ -63,6 +65,13 @@ def test_the_second_held_out_set_is_deterministic_and_has_every_kind():
     first, second = build_heldout_outliers(2), build_heldout_outliers(2)
     assert [o.data for o in first] == [o.data for o in second]
     assert [o.kind for o in first] == [kind for kind in HELD_OUT_KINDS for _ in range(2)]
+
+
+def test_the_third_held_out_set_is_deterministic_and_has_every_kind():
+    """Frozen before the icon outliers were trained (docs/accuracy.md records its 300 images' hash)."""
+    first, second = build_third_outliers(2), build_third_outliers(2)
+    assert [o.data for o in first] == [o.data for o in second]
+    assert [o.kind for o in first] == [kind for kind in THIRD_KINDS for _ in range(2)]
 
 
 # The second held-out set as docs/accuracy.md reads it (its third reading): pen letters 85 %, words 98 %,

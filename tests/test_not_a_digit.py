@@ -81,8 +81,21 @@ HELD_OUT_FLOORS = {"pen-letters": 0.85, "words": 0.97, "sketches": 0.65, "faces"
 HELD_OUT_MIN = 0.8
 
 
-def test_the_second_held_out_set_is_refused_as_docs_say(shipped_model, shipped_calibration):
-    shares, overall = refused_shares(build_heldout_outliers(), shipped_model, shipped_calibration)
-    assert set(shares) == set(HELD_OUT_FLOORS)
-    assert all(shares[kind] >= floor for kind, floor in HELD_OUT_FLOORS.items()), shares
-    assert overall >= HELD_OUT_MIN, shares
+# The third held-out set's one reading with the shipped model (docs/accuracy.md): other icons 84.0 %,
+# dingbats 88.7 %, 86.3 % in all, 150 per kind.
+THIRD_FLOORS = {"other-icons": 0.84, "dingbats": 0.88}
+THIRD_MIN = 0.86
+
+
+@pytest.mark.parametrize(
+    "build, floors, overall_floor",
+    [(build_heldout_outliers, HELD_OUT_FLOORS, HELD_OUT_MIN), (build_third_outliers, THIRD_FLOORS, THIRD_MIN)],
+    ids=["second", "third"],
+)
+def test_the_later_held_out_sets_are_refused_as_docs_say(
+    build, floors, overall_floor, shipped_model, shipped_calibration
+):
+    shares, overall = refused_shares(build(), shipped_model, shipped_calibration)
+    assert set(shares) == set(floors)
+    assert all(shares[kind] >= floor for kind, floor in floors.items()), shares
+    assert overall >= overall_floor, shares

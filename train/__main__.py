@@ -42,7 +42,7 @@ METRICS_NAME = "metrics.json"
 HYPERPARAMETERS = (
     "epochs", "batch_size", "lr", "weight_decay", "dropout", "max_steps", "typed_share", "ema_decay",
     "validation_size", "outlier_weight", "outlier_share", "outlier_pool", "digits_refused", "shear", "coarse_share",
-    "repeats",
+    "repeats", "icon_outliers",
 )  # fmt: skip
 VALIDATION_SEED_OFFSET = 10_000  # validation outliers and augmentation: a stream of their own
 
@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--outlier-share", type=float, default=0.5, help="outliers beside each batch, as a share of its size"
     )
     parser.add_argument("--outlier-pool", type=int, default=20_000, help="outliers generated for training")
+    parser.add_argument(
+        "--icon-outliers", action="store_true", help="a sixth kind of outlier: icon-font pictograms (train/icons.py)"
+    )
     parser.add_argument(
         "--digits-refused",
         type=float,
@@ -140,7 +143,7 @@ def fit(args: argparse.Namespace, train: Split, validation: Split) -> tuple[Mnis
     typed = typed_digits() if args.typed_share > 0 else None
     outliers = None
     if args.outlier_weight > 0:
-        pool = outlier_pool(args.outlier_pool, train.images, args.seed)
+        pool = outlier_pool(args.outlier_pool, train.images, args.seed, args.icon_outliers)
         outliers = OutlierExposure(pool, max(1, round(args.outlier_share * args.batch_size)), args.outlier_weight)
     # Averaging the weights over the last few hundred steps smooths out the last steps' noise.
     average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema_decay)) if args.ema_decay else None
@@ -193,7 +196,7 @@ def choose_calibration(
     seed = args.seed + VALIDATION_SEED_OFFSET
     generator = torch.Generator().manual_seed(seed)
     digits, labels = validation.images, validation.labels
-    outliers, drawn = outlier_pool(len(digits) // 2, digits, seed), digits[:0]
+    outliers, drawn = outlier_pool(len(digits) // 2, digits, seed, args.icon_outliers), digits[:0]
     spec = augmentation_of(args)
     if spec is not None:
         drawn = augment(digits, spec, generator)

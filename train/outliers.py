@@ -10,7 +10,8 @@ generator and fitted into MNIST's frame by the service's own framing, as an uplo
   zigzags, grids), each in a random pen width;
 - **scribbles**: several smooth random strokes;
 - **numbers**: two or three training digits side by side, or a digit inside a drawn box;
-- **textures**: smoothed noise, stripes, checks and dots.
+- **textures**: smoothed noise, stripes, checks and dots;
+- **icons** (``--icon-outliers``, off by default): pictograms from two icon fonts (train/icons.py).
 
 The evaluation's outliers (evaluation/outliers.py) come from other sources (other fonts, other
 drawings, real photographs): they measure whether refusing generalises, not whether it remembers.
@@ -28,6 +29,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from model.preprocess import fit_to_mnist_frame
+from train.icons import icon_glyphs, icon_image
 from train.typed import FONT_DIR, GLYPH_SIZE, TRAINING_FONTS
 
 # Characters that some hand writes as a digit (O, D, Q as 0; I, l, i, J, j, |, !, /, \, brackets and
@@ -39,6 +41,7 @@ GLYPHS = "".join(
 )
 CANVAS = 64  # drawings are made on a canvas this size, then fitted into the 20x20 box
 KINDS = ("glyphs", "drawings", "scribbles", "numbers", "textures")
+ICONS = "icons"  # a sixth kind, off by default (train/icons.py; docs/training.md says why)
 
 
 @cache
@@ -178,17 +181,21 @@ def number(rng: np.random.Generator, digits: torch.Tensor) -> np.ndarray:
     return row
 
 
-def outlier_pool(count: int, digits: torch.Tensor, seed: int) -> torch.Tensor:
-    """``count`` outliers ``(N, 1, 28, 28)`` in [0, 1], the kinds in equal shares, from ``seed``."""
-    return torch.cat([outliers_of_kind(kind, -(-count // len(KINDS)), digits, seed) for kind in KINDS])[:count]
+def outlier_pool(count: int, digits: torch.Tensor, seed: int, icons: bool = False) -> torch.Tensor:
+    """``count`` outliers ``(N, 1, 28, 28)`` in [0, 1], the kinds in equal shares, from ``seed``;
+    ``icons`` adds the sixth kind."""
+    kinds = (*KINDS, ICONS) if icons else KINDS
+    return torch.cat([outliers_of_kind(kind, -(-count // len(kinds)), digits, seed) for kind in kinds])[:count]
 
 
 def outliers_of_kind(kind: str, count: int, digits: torch.Tensor, seed: int) -> torch.Tensor:
     """``count`` outliers of one kind, ``(N, 1, 28, 28)`` in [0, 1]."""
-    rng = np.random.default_rng([seed, KINDS.index(kind)])
+    rng = np.random.default_rng([seed, (*KINDS, ICONS).index(kind)])
     if kind == "glyphs":
         glyphs = glyph_images()
         frames = [glyphs[i] for i in rng.integers(len(glyphs), size=count)]
+    elif kind == ICONS:
+        frames = [icon_image(int(i)) for i in rng.integers(len(icon_glyphs()), size=count)]
     else:
         draw: Callable[[np.random.Generator], np.ndarray] = {
             "drawings": drawing,

@@ -79,25 +79,29 @@ def served(tree: Path, port: int) -> Iterator[tuple[str, psutil.Process]]:
     """``tree``'s stack (TorchServe on free ports, the proxy on ``port``) until the block ends: its
     URL and the launcher, whose process tree is the whole stack."""
     env = os.environ | {"GOCLASSIFY_PORT": str(port)}
-    (tree / ".run").mkdir(exist_ok=True)  # the harness's run directory, ignored by git
-    log = open(tree / ".run" / "bench-against.log", "wb")  # noqa: SIM115 - closed below, after the stack stops
-    command = [sys.executable, "-m", "harness", "--free-torchserve-ports"]
-    stack = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # A fresh run directory for each stack: TorchServe appends to the logs it finds there, and a tree's
+    # old logs (hundreds of MB after the tests) slowed the stack that had them.
+    run_dir = Path(tempfile.mkdtemp(prefix="goclassify-bench-run-"))
+    log = open(run_dir / "bench-against.log", "wb")  # noqa: SIM115 - closed below, after the stack stops
+    harness = [sys.executable, "-m", "harness", "--run-dir", str(run_dir)]
+    stack = subprocess.Popen([*harness, "--free-torchserve-ports"], cwd=tree, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, stack)
+        wait_ready(url, stack, run_dir)
         yield f"{url}/classify", psutil.Process(stack.pid)
     finally:
-        subprocess.run([sys.executable, "-m", "harness", "--stop"], cwd=tree, env=env, capture_output=True)
+        subprocess.run([*harness, "--stop"], cwd=tree, env=env, capture_output=True)
         stack.wait(timeout=60)
         log.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def wait_ready(url: str, stack: subprocess.Popen[bytes]) -> None:
+def wait_ready(url: str, stack: subprocess.Popen[bytes], run_dir: Path) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if stack.poll() is not None:
-            raise RuntimeError(f"the stack at {url} exited with {stack.returncode}")
+            output = (run_dir / "bench-against.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the stack at {url} exited with {stack.returncode}:\n{output}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
                 if answer.status == 200:

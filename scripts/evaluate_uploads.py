@@ -13,8 +13,9 @@ a real TorchServe + proxy that this script starts on free loopback ports (or ``-
 already running). An image in which no digit is found, or that is refused as "not a digit", counts
 as wrong. A second table gives, per variant, the share refused as not a digit, the accuracy on the
 images answered and the expected calibration error (offline). Two more give the "not a digit"
-sets, the development one (evaluation/outliers.py) and the held-out one (evaluation/heldout_outliers.py):
-the share refused, as "not a digit" or as "no digit found", per kind. Prints Markdown tables for the docs.
+sets, the development one (evaluation/outliers.py) and the held-out ones (evaluation/heldout_outliers.py,
+evaluation/third_outliers.py): the share refused, as "not a digit" or as "no digit found", per kind.
+Prints Markdown tables for the docs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from evaluation.outliers import build_outliers
 from evaluation.over_http import classify_all
 from evaluation.photos import SEED as PHOTO_SEED
 from evaluation.photos import build_photos, build_typed, installed_fonts
+from evaluation.third_outliers import build_third_outliers
 from evaluation.uploads import SEED, Upload, build_uploads
 from harness.launcher import ROOT, serving_current_sources
 from model.calibration import Calibration
@@ -86,9 +88,10 @@ def http_predictions(url: str, files: list[bytes]) -> list[int]:
 
 
 def load_sets(
-    count: int, photo_count: int, outlier_count: int, heldout_count: int, data_dir: Path
+    count: int, photo_count: int, outlier_count: int, heldout_count: int, third_count: int, data_dir: Path
 ) -> tuple[list[Upload], list[int]]:
-    """The digit sets, then both sets of outliers (label -1: no digit is right for them)."""
+    """The digit sets, then the sets of outliers (label -1: no digit is right for them)."""
+    third = build_third_outliers(third_count)
     prepare_mnist(data_dir)
     test = load_split(data_dir, train=False)
     uploads = build_uploads(test.pixels(), range(count))
@@ -102,14 +105,16 @@ def load_sets(
     for outlier in build_outliers(test.pixels(), outlier_count):
         uploads.append(Upload(f"{OUTLIER_PREFIX}{outlier.kind}", -1, outlier.data))
         labels.append(NOT_A_DIGIT_LABEL)
-    for outlier in build_heldout_outliers(heldout_count):
-        uploads.append(Upload(f"{HELD_OUT_PREFIX}{outlier.kind}", -1, outlier.data))
-        labels.append(NOT_A_DIGIT_LABEL)
+    for prefix, outliers in ((HELD_OUT_PREFIX, build_heldout_outliers(heldout_count)), (THIRD_PREFIX, third)):
+        for outlier in outliers:
+            uploads.append(Upload(f"{prefix}{outlier.kind}", -1, outlier.data))
+            labels.append(NOT_A_DIGIT_LABEL)
     return uploads, labels
 
 
 OUTLIER_PREFIX = "not a digit: "  # the development set, evaluation/outliers.py
 HELD_OUT_PREFIX = "not a digit, held out: "  # evaluation/heldout_outliers.py
+THIRD_PREFIX = "not a digit, third set: "  # evaluation/third_outliers.py
 NOT_A_DIGIT_LABEL = -1
 
 
@@ -163,12 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photo-count", type=int, default=300, help="MNIST test digits per photo variant")
     parser.add_argument("--outlier-count", type=int, default=200, help="development outliers per kind")
     parser.add_argument("--heldout-count", type=int, default=100, help="held-out outliers per kind")
+    parser.add_argument("--third-count", type=int, default=150, help="third held-out set's outliers per kind")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--url", help="a running proxy's /classify (default: start one on free ports)")
     parser.add_argument("--offline-only", action="store_true")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    uploads, labels = load_sets(args.count, args.photo_count, args.outlier_count, args.heldout_count, args.data_dir)
+    counts = (args.count, args.photo_count, args.outlier_count, args.heldout_count, args.third_count)
+    uploads, labels = load_sets(*counts, args.data_dir)
     files = [u.data for u in uploads]
     print(f"built {len(files)} images in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     started = time.perf_counter()
@@ -202,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     print(outlier_table(uploads, labels, shown, OUTLIER_PREFIX))
     print(f'\nThe held-out "not a digit" set ({args.heldout_count} per kind): share refused (422)\n')
     print(outlier_table(uploads, labels, shown, HELD_OUT_PREFIX))
+    print(f'\nThe third held-out "not a digit" set ({args.third_count} per kind): share refused (422)\n')
+    print(outlier_table(uploads, labels, shown, THIRD_PREFIX))
     return 0
 
 

@@ -18,6 +18,10 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   scale; the candidate without them is proposed first, and the one with them beside it;
 - **the inside of a loop**: the ink inside a hole of the mask (a form's box, a frame, a ring drawn
   around the answer, that the digit does not touch), in the page's likelier polarity;
+- **the darker ink**: where the mask holds two levels of ink (a highlighter's stripe, a receipt's grey
+  print or a smudge, fainter than the pen, joined to the digit), Otsu's threshold within the mask
+  keeps the darker level; proposed only when that ink is one group (a number's digits or a photo's
+  dark parts are several), and chosen only as model/verify.py allows an alternative;
 - in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
   a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
   number, and its first digit alone would be a confident wrong answer.
@@ -75,8 +79,9 @@ FINE_STROKE = 0.08
 LINE_ASPECT = round(1 / MNIST_STROKE)
 
 
-# At most this many candidates per image: two polarities, each with and without straight lines and
-# the inside of boxes.
+DARKER = 2  # the tier of the darker ink's candidate: an alternative of the page's likelier polarity
+# At most this many candidates per image: two polarities, each with and without straight lines, the
+# inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
 
 
@@ -85,7 +90,7 @@ class Candidate:
     ink: np.ndarray  # float32 in [0, 1], bright ink on black, cropped to the digit
     box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
-    tier: int = 0  # 0: the page's likelier polarity; 1: the other, chosen only as model/verify.py allows
+    tier: int = 0  # 0: the likelier polarity; 1: the other; DARKER: its darker ink; 1 and 2 win as verify.py allows
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
 
 
@@ -341,9 +346,37 @@ def inside_loops(layer: Layer) -> list[Candidate]:
 
 def ink_masks(ink: np.ndarray) -> np.ndarray:
     """The mask of ink on a flattened page: thresholded, lines across the page removed, gaps bridged."""
-    mask = remove_ruled_lines(ink_mask(ink))
+    return _bridged(remove_ruled_lines(ink_mask(ink)))
+
+
+def _bridged(mask: np.ndarray) -> np.ndarray:
     bridge = max(1, round(STROKE_GAP * max(mask.shape))) | 1
     return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (bridge, bridge)))
+
+
+def darker_ink(layer: Layer) -> list[Candidate]:
+    """The darker of the mask's two levels of ink (Otsu's threshold on the mask's own pixels), gathered
+    as a digit, if it is one group: every component big enough to count is part of it. A digit over a
+    highlighter's stripe or among a receipt's grey print is; two digits of a number, or the dark parts
+    of a photo, are not, and a number's first digit alone would be a confident wrong answer."""
+    levels = np.round(layer.ink[layer.mask > 0] * 255).astype(np.uint8)
+    if levels.size == 0:
+        return []
+    level, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Within the layer's mask, whose lines across the page are already gone; gaps bridged as in it.
+    mask = _bridged((layer.ink * 255 > level).astype(np.uint8) & layer.mask)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    inner, touching = candidates(stats, mask.shape)
+    pool = inner or touching
+    if not pool:
+        return []
+    chosen = gather_digit(stats, pool, mask.shape)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    counted = {label for label in pool if areas[label] >= PART_AREA * areas[chosen[0]]}  # as gather_digit counts
+    if not counted <= set(chosen):
+        return []
+    found = crop(layer.ink, labels, stats, chosen, f"{layer.name}, darker ink", DARKER)
+    return [replace(found, whole=False)] if found is not None else []
 
 
 def propose(gray: np.ndarray) -> list[Candidate]:
@@ -364,5 +397,6 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         proposed += from_mask(layer, layer.mask, layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
             proposed += inside_loops(layer)
+            proposed += darker_ink(layer)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]

@@ -57,9 +57,11 @@ def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float, def
     candidate of that polarity wins (the digit inside a ring drawn around it), unless the model is
     nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it: the
     likelier polarity is the page's brightness, which cannot tell a lamp's pool of light or a shadow
-    over most of the page from a dark board. When no default reading is a digit, an alternative wins
-    only if the model is nearly certain of it: the best of several looks at a letter or a photo is
-    more often digit-like than one look, and that must not turn a refusal into a confident digit.
+    over most of the page from a dark board. The darker ink of the likelier polarity (its own tier,
+    model/candidates.py) is such an alternative too: a thinner reading of a digit must not replace
+    it. When no default reading is a digit, an alternative wins only if the model is nearly certain
+    of it: the best of several looks at a letter or a photo is more often digit-like than one look,
+    and that must not turn a refusal into a confident digit.
     """
     if len(scores) == 1:
         return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
+from model.candidates import DARKER
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -57,18 +58,19 @@ def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float, def
     candidate of that polarity wins (the digit inside a ring drawn around it), unless the model is
     nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it: the
     likelier polarity is the page's brightness, which cannot tell a lamp's pool of light or a shadow
-    over most of the page from a dark board. The darker ink of the likelier polarity (its own tier,
-    model/candidates.py) is such an alternative too: a thinner reading of a digit must not replace
-    it. When no default reading is a digit, an alternative wins only if the model is nearly certain
-    of it: the best of several looks at a letter or a photo is more often digit-like than one look,
-    and that must not turn a refusal into a confident digit.
+    over most of the page from a dark board. The darker ink (model/candidates.py, its own tier)
+    never replaces a default reading that is a digit: a pen's lighter strokes are part of its digit.
+    When no default reading is a digit, an alternative (the darker ink among them) wins only if the
+    model is nearly certain of it: the best of several looks at a letter or a photo is more often
+    digit-like than one look, and that must not turn a refusal into a confident digit.
     """
     if len(scores) == 1:
         return 0
-    best = max(range(len(scores)), key=scores.__getitem__)
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k, tier in enumerate(tiers) if tier == tiers[0]), key=scores.__getitem__)
+        best = max((k for k, tier in enumerate(tiers) if tier != DARKER), key=scores.__getitem__)
         return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
+    best = max(range(len(scores)), key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
 
 

@@ -4,11 +4,10 @@ The development set (evaluation/conditions.py: the candidates were tuned on it),
 set (evaluation/heldout_conditions.py: read once after tuning, only reported; it has since been read
 more often) and the second (evaluation/unseen_conditions.py: read once, then its failures were looked
 at), each per condition. With ``--frozen``, also the third (evaluation/frozen_conditions.py: read
-once, then looked at). With ``--fourth``, also the fourth held-out set (evaluation/fourth_conditions.py),
-frozen and kept for the next change to the digit finding: read it once, after that change is tuned on
-the other sets. Per condition: accuracy (a refusal or no digit
-found counts as wrong), the share refused as "not a digit" and the expected calibration error.
-Prints Markdown tables for docs/accuracy.md.
+once, then looked at). With ``--fourth``, also the fourth (evaluation/fourth_conditions.py: frozen
+before the darker ink's candidate, read after it, twice: docs/accuracy.md says why; a development set
+since). Per condition: accuracy (a refusal or no digit found counts as wrong), the share refused as
+"not a digit" and the expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ def table(title: str, cases: list[Case]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frozen", action="store_true", help="also read the third held-out set")
-    parser.add_argument("--fourth", action="store_true", help="also read the fourth held-out set (once per change)")
+    parser.add_argument("--fourth", action="store_true", help="also read the fourth set (held out until 877aee3)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

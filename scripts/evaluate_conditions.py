@@ -6,8 +6,10 @@ more often) and the second (evaluation/unseen_conditions.py: read once, then its
 at), each per condition. With ``--frozen``, also the third (evaluation/frozen_conditions.py: read
 once, then looked at). With ``--fourth``, also the fourth (evaluation/fourth_conditions.py: frozen
 before the darker ink's candidate, read after it, twice: docs/accuracy.md says why; a development set
-since). Per condition: accuracy (a refusal or no digit found counts as wrong), the share refused as
-"not a digit" and the expected calibration error. Prints Markdown tables for docs/accuracy.md.
+since). With ``--fifth``, also the fifth (evaluation/fifth_conditions.py: frozen before the marks'
+candidates, to be read once after them). Per condition: accuracy (a refusal or no digit found
+counts as wrong), the share refused as "not a digit" and the expected calibration error. Prints
+Markdown tables for docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from evaluation.conditions import Case, build_conditions
+from evaluation.fifth_conditions import build_fifth
 from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
@@ -45,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frozen", action="store_true", help="also read the third held-out set")
     parser.add_argument("--fourth", action="store_true", help="also read the fourth set (held out until 877aee3)")
+    parser.add_argument("--fifth", action="store_true", help="also read the fifth set (held out, frozen at its commit)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         table("frozen condition", build_frozen(pixels, labels))
     if args.fourth:
         table("fourth condition", build_fourth(pixels, labels))
+    if args.fifth:
+        table("fifth condition", build_fifth(pixels, labels))
 
 
 if __name__ == "__main__":

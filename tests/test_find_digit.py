@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
 from evaluation.imaging import encode
@@ -285,8 +286,8 @@ def test_the_darker_ink_wins_only_where_no_default_reading_is_a_digit():
 
 @pytest.mark.parametrize(
     "build, conditions",
-    [(build_unseen, UNSEEN), (build_frozen, FROZEN), (build_fourth, FOURTH)],
-    ids=["unseen", "frozen", "fourth"],
+    [(build_unseen, UNSEEN), (build_frozen, FROZEN), (build_fourth, FOURTH), (build_fifth, FIFTH)],
+    ids=["unseen", "frozen", "fourth", "fifth"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

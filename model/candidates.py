@@ -24,7 +24,12 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   dark parts are several), and chosen only as model/verify.py allows an alternative;
 - in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
   a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
-  number, and its first digit alone would be a confident wrong answer.
+  number, and its first digit alone would be a confident wrong answer;
+- **the digit without one of its marks**: an underline, an arrow, a tick or a struck-out attempt is
+  as dark as the digit and near it, so it is gathered with it. The gathered group is proposed
+  without each of its two largest components in turn, and the component left out is proposed beside
+  it, whole and cut in two at its thinnest column, so that model/verify.py can tell a mark from the
+  other digits of a number (a number's digits touch, and then only the halves show it).
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -80,9 +85,14 @@ LINE_ASPECT = round(1 / MNIST_STROKE)
 
 
 DARKER = 2  # the tier of the darker ink's candidate: an alternative of the page's likelier polarity
+LEFT_OUT = 3  # the gathered digit without one of its components: an alternative, as verify.py allows
+MARK = 4  # the component left out, then its two halves: never an answer, the evidence on what it is
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
+# The gathered digit is proposed without each of this many of its components (the largest), each
+# with the three looks at what was left out: at most 4 * MAX_MARKS more candidates.
+MAX_MARKS = 2
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,9 @@ class Candidate:
     ink: np.ndarray  # float32 in [0, 1], bright ink on black, cropped to the digit
     box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
-    tier: int = 0  # 0: the likelier polarity; 1: the other; DARKER: its darker ink; 1 and 2 win as verify.py allows
+    # 0: the likelier polarity; 1: the other; DARKER: its darker ink; LEFT_OUT: without a mark; MARK:
+    # that mark. 1, DARKER and LEFT_OUT win as verify.py allows; MARK never does.
+    tier: int = 0
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
 
 
@@ -379,6 +391,66 @@ def darker_ink(layer: Layer) -> list[Candidate]:
     return [replace(found, whole=False)] if found is not None else []
 
 
+def without_each_mark(layer: Layer, mask: np.ndarray) -> list[Candidate]:
+    """The digit gathered from ``mask`` without each of its MAX_MARKS largest components in turn, each
+    followed by the component left out and its two halves (tier MARK); none for a one-component digit."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    inner, touching = candidates(stats, mask.shape)
+    pool = inner or touching
+    chosen = gather_digit(stats, pool, mask.shape) if pool else []
+    if len(chosen) < 2:
+        return []
+    proposed: list[Candidate] = []
+    for mark in sorted(chosen, key=lambda label: -int(stats[label, cv2.CC_STAT_AREA]))[:MAX_MARKS]:
+        rest = [label for label in chosen if label != mark]
+        # A mark annotates the digit: it is beside it (not within it, as a face's eye or a play button's
+        # triangle is within its figure) and has less ink than it (a pen lying on the page or a
+        # struck-out attempt has more, and is left to the other readings).
+        if _inside(stats, mark, rest) or stats[mark, cv2.CC_STAT_AREA] > stats[rest, cv2.CC_STAT_AREA].sum():
+            continue
+        found = crop(layer.ink, labels, stats, rest, f"{layer.name}, without a mark", LEFT_OUT)
+        alone = crop(layer.ink, labels, stats, [mark], f"{layer.name}, the mark left out", MARK)
+        halves = _halves(layer, labels, stats, mark)
+        if found is not None and alone is not None and halves:
+            proposed += [replace(candidate, whole=False) for candidate in (found, alone, *halves)]
+    return proposed
+
+
+def _inside(stats: np.ndarray, label: int, others: list[int]) -> bool:
+    """Whether component ``label``'s box lies within the box of ``others``: a mark is beside a digit."""
+    left, top, width, height = (int(v) for v in stats[label, :4])
+    boxes = stats[others, :4].astype(int)
+    return bool(
+        left >= boxes[:, 0].min()
+        and top >= boxes[:, 1].min()
+        and left + width <= (boxes[:, 0] + boxes[:, 2]).max()
+        and top + height <= (boxes[:, 1] + boxes[:, 3]).max()
+    )
+
+
+def _halves(layer: Layer, labels: np.ndarray, stats: np.ndarray, mark: int) -> list[Candidate]:
+    """The component ``mark`` cut in two at its thinnest column within its middle half (where two
+    touching digits meet), each half as a candidate; [] if a half holds no ink."""
+    left, top, width, height = (int(v) for v in stats[mark, :4])
+    keep = labels[top : top + height, left : left + width] == mark
+    columns = keep.sum(axis=0)
+    start = width // 4
+    cut = start + int(np.argmin(columns[start : max(start + 1, 3 * width // 4)]))
+    parts = np.zeros_like(labels)
+    window = parts[top : top + height, left : left + width]
+    window[:, :cut][keep[:, :cut]] = 1
+    window[:, cut:][keep[:, cut:]] = 2
+    part_stats = np.zeros((3, stats.shape[1]), dtype=stats.dtype)
+    for part in (1, 2):
+        rows, cols = np.flatnonzero((window == part).any(axis=1)), np.flatnonzero((window == part).any(axis=0))
+        if rows.size == 0:
+            return []
+        part_stats[part, :4] = left + cols[0], top + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1
+    halves = [crop(layer.ink, parts, part_stats, [part], f"{layer.name}, half of the mark", MARK) for part in (1, 2)]
+    found = [half for half in halves if half is not None]
+    return found if len(found) == 2 else []
+
+
 def propose(gray: np.ndarray) -> list[Candidate]:
     """Candidate digits in a grayscale page (float in [0, 1]), the page's likelier polarity first; []
     if there is no ink."""
@@ -388,15 +460,19 @@ def propose(gray: np.ndarray) -> list[Candidate]:
     if float(np.median(gray)) < 0.5:
         layers = [replace(layers[1], tier=0), replace(layers[0], tier=1)]
     proposed: list[Candidate] = []
+    marks: list[Candidate] = []
     for layer in layers:
         lines = straight_lines(layer.mask)
         # Straight lines are structure by what they are, so the reading without them comes first; the
         # reading with them follows (a 1 is a straight stroke too), and both are default readings.
+        first = layer.mask if lines is None else layer.mask & (1 - lines)
         if lines is not None:
-            proposed += from_mask(layer, layer.mask & (1 - lines), f"{layer.name}, lines removed")
+            proposed += from_mask(layer, first, f"{layer.name}, lines removed")
         proposed += from_mask(layer, layer.mask, layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
             proposed += inside_loops(layer)
             proposed += darker_ink(layer)
+            marks = without_each_mark(layer, first)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
-    return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]
+    # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
+    return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES] + marks

@@ -49,7 +49,7 @@ class Preprocessed:
     # uploads does not pay for it).
     found_boxes: tuple[Box, ...] | None = None
     sources: tuple[str, ...] = ("as uploaded",)  # how each candidate was proposed
-    tiers: tuple[int, ...] = (0,)  # 0: the page's likelier polarity; 1: the other; 2: its darker ink (verify.py)
+    tiers: tuple[int, ...] = (0,)  # each candidate's tier (model/candidates.py), which verify.py reads
     defaults: int = 1  # the first this many candidates are default readings (model/verify.py)
 
     def box(self, index: int) -> Box:

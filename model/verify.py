@@ -8,13 +8,13 @@ can show the winner against the runner-up.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from model.calibration import Calibration
-from model.candidates import DARKER
+from model.candidates import DARKER, LEFT_OUT, MARK
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -49,8 +49,15 @@ def stack(items: list[Preprocessed]) -> torch.Tensor:
     return torch.cat([item.tensors for item in items])
 
 
-def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float, defaults: int = 1) -> int:
-    """Which candidate the service reads.
+def choose(
+    scores: list[float],
+    tiers: tuple[int, ...],
+    refuse_below: float,
+    defaults: int = 1,
+    digits: Sequence[int] = (),
+) -> int:
+    """Which candidate the service reads (``digits``: each candidate's likeliest digit, read for the
+    marks' candidates).
 
     The first ``defaults`` candidates are the image's default readings: the page's likelier polarity,
     the digit with its neighbours, without the page's straight lines and with them (a form's box is
@@ -58,32 +65,52 @@ def choose(scores: list[float], tiers: tuple[int, ...], refuse_below: float, def
     candidate of that polarity wins (the digit inside a ring drawn around it), unless the model is
     nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it: the
     likelier polarity is the page's brightness, which cannot tell a lamp's pool of light or a shadow
-    over most of the page from a dark board. The darker ink (model/candidates.py, its own tier)
-    never replaces a default reading that is a digit: a pen's lighter strokes are part of its digit.
-    When no default reading is a digit, an alternative (the darker ink among them) wins only if the
-    model is nearly certain of it: the best of several looks at a letter or a photo is more often
-    digit-like than one look, and that must not turn a refusal into a confident digit.
+    over most of the page from a dark board. The darker ink and the digit without a mark
+    (model/candidates.py, their own tiers) never replace a default reading that is a digit: a pen's
+    lighter strokes and a digit's second stroke are part of it. When no default reading is a digit,
+    an alternative wins only if the model is nearly certain of it: the best of several looks at a
+    letter or a photo is more often digit-like than one look, and that must not turn a refusal into a
+    confident digit. A candidate of tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0
+    allowed = [
+        k
+        for k, tier in enumerate(tiers)
+        if tier != MARK and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
+    ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
-        own = max((k for k, tier in enumerate(tiers) if tier == tiers[0]), key=scores.__getitem__)
-        best = max((k for k, tier in enumerate(tiers) if tier != DARKER), key=scores.__getitem__)
+        own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
+        best = max((k for k in allowed if tiers[k] not in (DARKER, LEFT_OUT)), key=scores.__getitem__)
         return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
-    best = max(range(len(scores)), key=scores.__getitem__)
+    best = max(allowed, key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
+
+
+def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
+    """Whether the mark left out of candidate ``k`` (the three candidates after it: the mark, its two
+    halves) may be the other digits of a number, so that ``k`` alone would be a confident wrong
+    answer: the model is nearly certain the mark is a digit, as it is of a digit beside the answer;
+    or a half of it is a digit, as where a number's digits touch. A half read as a 1 says nothing:
+    any stroke cut from a mark (an underline, an arrow's shaft, a tick's arm) is a 1 to the model."""
+    mark, *halves = range(k + 1, k + 4)
+    if scores[mark] >= ALTERNATIVE_CONFIDENCE:
+        return True
+    return any(scores[half] >= refuse_below and digits[half] != 1 for half in halves)
 
 
 def read(items: list[Preprocessed], probabilities: torch.Tensor, refuse_below: float) -> list[Reading]:
     """Each upload's reading, from the calibrated probabilities of :func:`stack`'s rows. Plain Python
     per upload and one tensor operation per batch: a request carries up to 64 coalesced uploads."""
-    every_score = probabilities.max(dim=1).values.tolist()
+    top = probabilities.max(dim=1)
+    every_score, every_digit = top.values.tolist(), top.indices.tolist()
     rows: list[int] = []
     choices: list[tuple[int, tuple[float, ...]]] = []
     row = 0
     for item in items:
         scores = every_score[row : row + len(item.tensors)]
-        chosen = choose(scores, item.tiers, refuse_below, item.defaults)
+        digits = every_digit[row : row + len(item.tensors)]
+        chosen = choose(scores, item.tiers, refuse_below, item.defaults, digits)
         rows.append(row + chosen)
         choices.append((chosen, tuple(scores)))
         row += len(item.tensors)

@@ -3,7 +3,8 @@
 The image cannot tell a digit from what is around it (a form's box, a printed "6)", a sticky note's
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
-scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES:
+scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
+4 * MAX_MARKS looks at marks:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -25,8 +26,8 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
 - in each, **the digit with its neighbours**: components near the main one are gathered (the bar of
   a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
   number, and its first digit alone would be a confident wrong answer;
-- **the digit without one of its marks**: an underline, an arrow, a tick or a struck-out attempt is
-  as dark as the digit and near it, so it is gathered with it. The gathered group is proposed
+- **the digit without one of its marks**: an underline, an arrow or a tick is as dark as the digit
+  and near it, so it is gathered with it. The gathered group is proposed
   without each of its two largest components in turn, and the component left out is proposed beside
   it, whole and cut in two at its thinnest column, so that model/verify.py can tell a mark from the
   other digits of a number (a number's digits touch, and then only the halves show it).
@@ -318,17 +319,31 @@ class Layer:
     tier: int  # 0: the page's likelier polarity; 1: the other (model/verify.py says when it wins)
 
 
-def from_mask(layer: Layer, mask: np.ndarray, source: str) -> list[Candidate]:
-    """The digit gathered with its neighbours from one mask of the layer's ink (none if no ink)."""
+@dataclass(frozen=True)
+class Gathered:
+    """A mask's components, those that may be the digit, and the digit gathered from them."""
+
+    labels: np.ndarray
+    stats: np.ndarray
+    pool: list[int]  # the components away from the border, or those touching it if there are no others
+    digit: list[int]  # the main component and its parts; [] where the pool is empty
+
+
+def gathered(mask: np.ndarray) -> Gathered:
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     inner, touching = candidates(stats, mask.shape)
     # A digit drawn to the edge of its canvas touches the border too: when nothing else is there, it
     # is the digit.
     pool = inner or touching
-    if not pool:
+    return Gathered(labels, stats, pool, gather_digit(stats, pool, mask.shape) if pool else [])
+
+
+def from_mask(layer: Layer, found: Gathered, source: str) -> list[Candidate]:
+    """The digit gathered with its neighbours from one mask of the layer's ink (none if no ink)."""
+    if not found.digit:
         return []
-    found = crop(layer.ink, labels, stats, gather_digit(stats, pool, mask.shape), source, layer.tier)
-    return [found] if found is not None else []
+    digit = crop(layer.ink, found.labels, found.stats, found.digit, source, layer.tier)
+    return [digit] if digit is not None else []
 
 
 def inside_loops(layer: Layer) -> list[Candidate]:
@@ -352,7 +367,7 @@ def inside_loops(layer: Layer) -> list[Candidate]:
     return [
         replace(candidate, whole=False)
         for inside in loops[:2]
-        for candidate in from_mask(layer, inside, f"{layer.name}, inside a loop")
+        for candidate in from_mask(layer, gathered(inside), f"{layer.name}, inside a loop")
     ]
 
 
@@ -377,12 +392,10 @@ def darker_ink(layer: Layer) -> list[Candidate]:
     level, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Within the layer's mask, whose lines across the page are already gone; gaps bridged as in it.
     mask = _bridged((layer.ink * 255 > level).astype(np.uint8) & layer.mask)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    inner, touching = candidates(stats, mask.shape)
-    pool = inner or touching
-    if not pool:
+    found = gathered(mask)
+    labels, stats, pool, chosen = found.labels, found.stats, found.pool, found.digit
+    if not chosen:
         return []
-    chosen = gather_digit(stats, pool, mask.shape)
     areas = stats[:, cv2.CC_STAT_AREA]
     counted = {label for label in pool if areas[label] >= PART_AREA * areas[chosen[0]]}  # as gather_digit counts
     if not counted <= set(chosen):
@@ -391,13 +404,10 @@ def darker_ink(layer: Layer) -> list[Candidate]:
     return [replace(found, whole=False)] if found is not None else []
 
 
-def without_each_mark(layer: Layer, mask: np.ndarray) -> list[Candidate]:
-    """The digit gathered from ``mask`` without each of its MAX_MARKS largest components in turn, each
+def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
+    """The digit gathered from a mask without each of its MAX_MARKS largest components in turn, each
     followed by the component left out and its two halves (tier MARK); none for a one-component digit."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    inner, touching = candidates(stats, mask.shape)
-    pool = inner or touching
-    chosen = gather_digit(stats, pool, mask.shape) if pool else []
+    labels, stats, chosen = found.labels, found.stats, found.digit
     if len(chosen) < 2:
         return []
     proposed: list[Candidate] = []
@@ -408,11 +418,11 @@ def without_each_mark(layer: Layer, mask: np.ndarray) -> list[Candidate]:
         # struck-out attempt has more, and is left to the other readings).
         if _inside(stats, mark, rest) or stats[mark, cv2.CC_STAT_AREA] > stats[rest, cv2.CC_STAT_AREA].sum():
             continue
-        found = crop(layer.ink, labels, stats, rest, f"{layer.name}, without a mark", LEFT_OUT)
+        without = crop(layer.ink, labels, stats, rest, f"{layer.name}, without a mark", LEFT_OUT)
         alone = crop(layer.ink, labels, stats, [mark], f"{layer.name}, the mark left out", MARK)
         halves = _halves(layer, labels, stats, mark)
-        if found is not None and alone is not None and halves:
-            proposed += [replace(candidate, whole=False) for candidate in (found, alone, *halves)]
+        if without is not None and alone is not None and halves:
+            proposed += [replace(candidate, whole=False) for candidate in (without, alone, *halves)]
     return proposed
 
 
@@ -465,10 +475,10 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         lines = straight_lines(layer.mask)
         # Straight lines are structure by what they are, so the reading without them comes first; the
         # reading with them follows (a 1 is a straight stroke too), and both are default readings.
-        first = layer.mask if lines is None else layer.mask & (1 - lines)
+        first = gathered(layer.mask if lines is None else layer.mask & (1 - lines))
         if lines is not None:
             proposed += from_mask(layer, first, f"{layer.name}, lines removed")
-        proposed += from_mask(layer, layer.mask, layer.name)
+        proposed += from_mask(layer, first if lines is None else gathered(layer.mask), layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
             proposed += inside_loops(layer)
             proposed += darker_ink(layer)

@@ -81,15 +81,21 @@ def _pen(rng: np.random.Generator) -> Ink:
     return PENS[int(rng.integers(len(PENS)))]
 
 
+def _written(pixels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, tuple[float, float], Ink]:
+    """A page with the digit written near its middle: the page, the digit's height, its centre, the pen."""
+    page, height = _page(rng)
+    centre = _centre(page, rng)
+    pen = _pen(rng)
+    _write(page, pixels, height, centre, pen)
+    return page, height, centre, pen
+
+
 def _width(height: float, rng: np.random.Generator) -> float:
     return max(2.0, height * rng.uniform(0.045, 0.08))
 
 
 def star_mark(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
-    page, height = _page(rng)
-    x, y = _centre(page, rng)
-    pen = _pen(rng)
-    _write(page, pixels, height, (x, y), pen)
+    page, height, (x, y), pen = _written(pixels, rng)
     size = height * rng.uniform(0.18, 0.3)  # the mark's radius
     side = 1 if rng.random() < 0.7 else -1
     middle = np.array(
@@ -113,10 +119,7 @@ def star_mark(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def brackets(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
-    page, height = _page(rng)
-    x, y = _centre(page, rng)
-    pen = _pen(rng)
-    _write(page, pixels, height, (x, y), pen)
+    page, height, (x, y), pen = _written(pixels, rng)
     tall = height * rng.uniform(0.55, 0.7)  # half the brackets' height
     width = _width(height, rng)
     cover = np.zeros(page.shape[:2], np.float32)
@@ -137,10 +140,7 @@ def brackets(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def full_stop(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
-    page, height = _page(rng)
-    x, y = _centre(page, rng)
-    pen = _pen(rng)
-    _write(page, pixels, height, (x, y), pen)
+    page, height, (x, y), pen = _written(pixels, rng)
     radius = height * rng.uniform(0.04, 0.075)
     dot = np.array([x + height * rng.uniform(0.5, 0.75), y + height * rng.uniform(0.4, 0.5)])
     cover = np.zeros(page.shape[:2], np.uint8)
@@ -176,9 +176,7 @@ def notebook_margin(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def paperclip(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
-    page, height = _page(rng)
-    x, y = _centre(page, rng)
-    _write(page, pixels, height, (x, y), _pen(rng))
+    page, height, (x, y), _ = _written(pixels, rng)
     length, across = height * rng.uniform(1.2, 1.8), height * rng.uniform(0.22, 0.3)
     # The wire's path in the clip's own frame: three nested loops joined, as a gem clip is bent.
     t = np.linspace(0, math.pi, 12)

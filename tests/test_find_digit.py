@@ -16,6 +16,7 @@ from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
 from evaluation.imaging import encode
+from evaluation.sixth_conditions import SIXTH, build_sixth
 from evaluation.unseen_conditions import UNSEEN, build_unseen
 from model.calibration import Calibration
 from model.candidates import DARKER, LEFT_OUT, MARK
@@ -286,8 +287,14 @@ def test_the_darker_ink_wins_only_where_no_default_reading_is_a_digit():
 
 @pytest.mark.parametrize(
     "build, conditions",
-    [(build_unseen, UNSEEN), (build_frozen, FROZEN), (build_fourth, FOURTH), (build_fifth, FIFTH)],
-    ids=["unseen", "frozen", "fourth", "fifth"],
+    [
+        (build_unseen, UNSEEN),
+        (build_frozen, FROZEN),
+        (build_fourth, FOURTH),
+        (build_fifth, FIFTH),
+        (build_sixth, SIXTH),
+    ],
+    ids=["unseen", "frozen", "fourth", "fifth", "sixth"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

@@ -91,12 +91,13 @@ def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse
     """Whether the mark left out of candidate ``k`` (the three candidates after it: the mark, its two
     halves) may be the other digits of a number, so that ``k`` alone would be a confident wrong
     answer: the model is nearly certain the mark is a digit, as it is of a digit beside the answer;
-    or a half of it is a digit, as where a number's digits touch. A half read as a 1 says nothing:
-    any stroke cut from a mark (an underline, an arrow's shaft, a tick's arm) is a 1 to the model."""
+    or both its halves are digits, as where a number's digits touch, and not both 1s: any stroke cut
+    from a mark (an underline, an arrow's shaft, a tick's arm) is a 1 to the model. One half alone
+    says nothing either: half a star or an asterisk is often some digit to the model."""
     mark, *halves = range(k + 1, k + 4)
     if scores[mark] >= ALTERNATIVE_CONFIDENCE:
         return True
-    return any(scores[half] >= refuse_below and digits[half] != 1 for half in halves)
+    return all(scores[half] >= refuse_below for half in halves) and any(digits[half] != 1 for half in halves)
 
 
 def read(items: list[Preprocessed], probabilities: torch.Tensor, refuse_below: float) -> list[Reading]:

@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
-4 * MAX_MARKS looks at marks:
+4 * MAX_MARKS + 1 looks at marks:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -27,10 +27,12 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   a 5, the two strokes of a 4). The main one alone is *not* proposed: two digits side by side are a
   number, and its first digit alone would be a confident wrong answer;
 - **the digit without one of its marks**: an underline, an arrow or a tick is as dark as the digit
-  and near it, so it is gathered with it. The gathered group is proposed
-  without each of its two largest components in turn, and the component left out is proposed beside
+  and near it, so it is gathered with it. The gathered group is proposed without each of the two
+  largest of its components that may be marks in turn, and the component left out is proposed beside
   it, whole and cut in two at its thinnest column, so that model/verify.py can tell a mark from the
-  other digits of a number (a number's digits touch, and then only the halves show it).
+  other digits of a number (a number's digits touch, and then only the halves show it);
+- **the digit between two marks**: where those two components lie on either side of the rest (a
+  pair of brackets), the rest without both.
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -88,11 +90,13 @@ LINE_ASPECT = round(1 / MNIST_STROKE)
 DARKER = 2  # the tier of the darker ink's candidate: an alternative of the page's likelier polarity
 LEFT_OUT = 3  # the gathered digit without one of its components: an alternative, as verify.py allows
 MARK = 4  # the component left out, then its two halves: never an answer, the evidence on what it is
+BETWEEN = 5  # the gathered digit without the two marks either side of it (brackets): an alternative
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
-# The gathered digit is proposed without each of this many of its components (the largest), each
-# with the three looks at what was left out: at most 4 * MAX_MARKS more candidates.
+# The gathered digit is proposed without each of this many of its components (the largest that may be
+# marks), each with the three looks at what was left out, then without both where they enclose it: at
+# most 4 * MAX_MARKS + 1 more candidates.
 MAX_MARKS = 2
 
 
@@ -405,13 +409,18 @@ def darker_ink(layer: Layer) -> list[Candidate]:
 
 
 def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
-    """The digit gathered from a mask without each of its MAX_MARKS largest components in turn, each
-    followed by the component left out and its two halves (tier MARK); none for a one-component digit."""
+    """The digit gathered from a mask without each of the MAX_MARKS largest of its components that
+    may be marks, in turn, each followed by the component left out and its two halves (tier MARK);
+    then, where the two lie on either side of the rest (a pair of brackets), the rest without both
+    (tier BETWEEN). None for a one-component digit."""
     labels, stats, chosen = found.labels, found.stats, found.digit
     if len(chosen) < 2:
         return []
     proposed: list[Candidate] = []
-    for mark in sorted(chosen, key=lambda label: -int(stats[label, cv2.CC_STAT_AREA]))[:MAX_MARKS]:
+    left_out: list[int] = []
+    for mark in sorted(chosen, key=lambda label: -int(stats[label, cv2.CC_STAT_AREA])):
+        if len(left_out) == MAX_MARKS:
+            break
         rest = [label for label in chosen if label != mark]
         # A mark annotates the digit: it is beside it (not within it, as a face's eye or a play button's
         # triangle is within its figure) and has less ink than it (a pen lying on the page or a
@@ -423,7 +432,27 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
         halves = _halves(layer, labels, stats, mark)
         if without is not None and alone is not None and halves:
             proposed += [replace(candidate, whole=False) for candidate in (without, alone, *halves)]
+            left_out.append(mark)
+    rest = [label for label in chosen if label not in left_out]
+    if len(left_out) == 2 and _either_side(stats, left_out, rest):
+        between = crop(layer.ink, labels, stats, rest, f"{layer.name}, between two marks", BETWEEN)
+        proposed += [replace(between, whole=False)] if between is not None else []
     return proposed
+
+
+def _either_side(stats: np.ndarray, marks: list[int], rest: list[int]) -> bool:
+    """Whether one of the two ``marks`` lies wholly left of the ``rest``'s box and the other wholly
+    right of it, or one above and the other below: they enclose it, as brackets do."""
+    boxes = stats[rest, :4].astype(int)
+    low = boxes[:, :2].min(axis=0)
+    high = (boxes[:, :2] + boxes[:, 2:]).max(axis=0)
+    first, second = (stats[mark, :4].astype(int) for mark in marks)
+    for axis in (0, 1):
+        before = [box[axis] + box[axis + 2] <= low[axis] for box in (first, second)]
+        after = [box[axis] >= high[axis] for box in (first, second)]
+        if (before[0] and after[1]) or (before[1] and after[0]):
+            return True
+    return False
 
 
 def _inside(stats: np.ndarray, label: int, others: list[int]) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import DARKER, LEFT_OUT, MARK
+from model.candidates import BETWEEN, DARKER, LEFT_OUT, MARK
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -77,11 +77,13 @@ def choose(
     allowed = [
         k
         for k, tier in enumerate(tiers)
-        if tier != MARK and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
+        if tier != MARK
+        and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
+        and not (tier == BETWEEN and _a_digit_between(k, scores, digits, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
-        best = max((k for k in allowed if tiers[k] not in (DARKER, LEFT_OUT)), key=scores.__getitem__)
+        best = max((k for k in allowed if tiers[k] not in (DARKER, LEFT_OUT, BETWEEN)), key=scores.__getitem__)
         return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
     best = max(allowed, key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
@@ -94,9 +96,22 @@ def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse
     or both its halves are digits, as where a number's digits touch, and not both 1s: any stroke cut
     from a mark (an underline, an arrow's shaft, a tick's arm) is a 1 to the model. One half alone
     says nothing either: half a star or an asterisk is often some digit to the model."""
-    mark, *halves = range(k + 1, k + 4)
-    if scores[mark] >= ALTERNATIVE_CONFIDENCE:
+    return _a_digit(k + 1, scores, digits, refuse_below, a_one_counts=True)
+
+
+def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
+    """Whether either of the two marks on either side of candidate ``k`` (the marks of the two readings
+    without one, just before it) may be a digit. Here a mark read as a 1 says nothing: a bracket or a
+    bar is a 1 to the model, and a number with a 1 at each end of it is the rare one."""
+    return any(_a_digit(mark, scores, digits, refuse_below, a_one_counts=False) for mark in (k - 7, k - 3))
+
+
+def _a_digit(mark: int, scores: list[float], digits: Sequence[int], refuse_below: float, a_one_counts: bool) -> bool:
+    """Whether the mark at ``mark`` (its two halves follow it) is near-certain a digit (a 1 too, if
+    ``a_one_counts``), or its two halves are digits and not both 1s."""
+    if scores[mark] >= ALTERNATIVE_CONFIDENCE and (a_one_counts or digits[mark] != 1):
         return True
+    halves = (mark + 1, mark + 2)
     return all(scores[half] >= refuse_below for half in halves) and any(digits[half] != 1 for half in halves)
 
 

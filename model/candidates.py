@@ -32,7 +32,9 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   it, whole and cut in two at its thinnest column, so that model/verify.py can tell a mark from the
   other digits of a number (a number's digits touch, and then only the halves show it);
 - **the digit between two marks**: where those two components lie on either side of the rest (a
-  pair of brackets), the rest without both.
+  pair of brackets), the rest without both;
+- **the digit within a mark**: where the rest lies within a component's box (a ring drawn around
+  the answer and left open, so no loop), the rest without it.
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -91,6 +93,7 @@ DARKER = 2  # the tier of the darker ink's candidate: an alternative of the page
 LEFT_OUT = 3  # the gathered digit without one of its components: an alternative, as verify.py allows
 MARK = 4  # the component left out, then its two halves: never an answer, the evidence on what it is
 BETWEEN = 5  # the gathered digit without the two marks either side of it (brackets): an alternative
+AROUND = 6  # the gathered digit without a component around it (a ring left open): an alternative
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
@@ -410,22 +413,32 @@ def darker_ink(layer: Layer) -> list[Candidate]:
 
 def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
     """The digit gathered from a mask without each of the MAX_MARKS largest of its components that
-    may be marks, in turn, each followed by the component left out and its two halves (tier MARK);
-    then, where the two lie on either side of the rest (a pair of brackets), the rest without both
-    (tier BETWEEN). None for a one-component digit."""
+    may be marks, in turn, each followed by the component left out and its two halves (tier MARK),
+    or, for a component around the rest, the rest alone (tier AROUND); then, where two marks lie on
+    either side of the rest (a pair of brackets), the rest without both (tier BETWEEN). None for a
+    one-component digit."""
     labels, stats, chosen = found.labels, found.stats, found.digit
     if len(chosen) < 2:
         return []
     proposed: list[Candidate] = []
     left_out: list[int] = []
+    looked = 0
     for mark in sorted(chosen, key=lambda label: -int(stats[label, cv2.CC_STAT_AREA])):
-        if len(left_out) == MAX_MARKS:
+        if looked == MAX_MARKS:
             break
         rest = [label for label in chosen if label != mark]
+        # A ring drawn around the answer and left open has no hole, so it is no loop: the digit within
+        # it, whatever their ink, is the reading without it. A number's digits are side by side, never
+        # one within another, so what the ring reads as says nothing.
+        if _within(_box(stats, rest), _box(stats, [mark])):
+            around = crop(layer.ink, labels, stats, rest, f"{layer.name}, within a mark", AROUND)
+            proposed += [replace(around, whole=False)] if around is not None else []
+            looked += 1
+            continue
         # A mark annotates the digit: it is beside it (not within it, as a face's eye or a play button's
         # triangle is within its figure) and has less ink than it (a pen lying on the page or a
         # struck-out attempt has more, and is left to the other readings).
-        if _inside(stats, mark, rest) or stats[mark, cv2.CC_STAT_AREA] > stats[rest, cv2.CC_STAT_AREA].sum():
+        if _within(_box(stats, [mark]), _box(stats, rest)) or stats[mark, 4] > stats[rest, 4].sum():
             continue
         without = crop(layer.ink, labels, stats, rest, f"{layer.name}, without a mark", LEFT_OUT)
         alone = crop(layer.ink, labels, stats, [mark], f"{layer.name}, the mark left out", MARK)
@@ -433,6 +446,7 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
         if without is not None and alone is not None and halves:
             proposed += [replace(candidate, whole=False) for candidate in (without, alone, *halves)]
             left_out.append(mark)
+            looked += 1
     rest = [label for label in chosen if label not in left_out]
     if len(left_out) == 2 and _either_side(stats, left_out, rest):
         between = crop(layer.ink, labels, stats, rest, f"{layer.name}, between two marks", BETWEEN)
@@ -443,28 +457,30 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
 def _either_side(stats: np.ndarray, marks: list[int], rest: list[int]) -> bool:
     """Whether one of the two ``marks`` lies wholly left of the ``rest``'s box and the other wholly
     right of it, or one above and the other below: they enclose it, as brackets do."""
-    boxes = stats[rest, :4].astype(int)
-    low = boxes[:, :2].min(axis=0)
-    high = (boxes[:, :2] + boxes[:, 2:]).max(axis=0)
-    first, second = (stats[mark, :4].astype(int) for mark in marks)
-    for axis in (0, 1):
-        before = [box[axis] + box[axis + 2] <= low[axis] for box in (first, second)]
-        after = [box[axis] >= high[axis] for box in (first, second)]
-        if (before[0] and after[1]) or (before[1] and after[0]):
+    inner = _box(stats, rest)
+    first, second = (_box(stats, [mark]) for mark in marks)
+    for low, high in ((0, 2), (1, 3)):  # left and right, then top and bottom
+        if (first[high] <= inner[low] and second[low] >= inner[high]) or (
+            second[high] <= inner[low] and first[low] >= inner[high]
+        ):
             return True
     return False
 
 
-def _inside(stats: np.ndarray, label: int, others: list[int]) -> bool:
-    """Whether component ``label``'s box lies within the box of ``others``: a mark is beside a digit."""
-    left, top, width, height = (int(v) for v in stats[label, :4])
-    boxes = stats[others, :4].astype(int)
-    return bool(
-        left >= boxes[:, 0].min()
-        and top >= boxes[:, 1].min()
-        and left + width <= (boxes[:, 0] + boxes[:, 2]).max()
-        and top + height <= (boxes[:, 1] + boxes[:, 3]).max()
+def _box(stats: np.ndarray, labels: list[int]) -> tuple[int, int, int, int]:
+    """The box around components ``labels``: left, top, right, bottom (exclusive)."""
+    boxes = stats[labels, :4].astype(int)
+    return (
+        int(boxes[:, 0].min()),
+        int(boxes[:, 1].min()),
+        int((boxes[:, 0] + boxes[:, 2]).max()),
+        int((boxes[:, 1] + boxes[:, 3]).max()),
     )
+
+
+def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    """Whether box ``inner`` lies within box ``outer``."""
+    return inner[0] >= outer[0] and inner[1] >= outer[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
 
 
 def _halves(layer: Layer, labels: np.ndarray, stats: np.ndarray, mark: int) -> list[Candidate]:

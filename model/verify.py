@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, DARKER, LEFT_OUT, MARK
+from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -65,13 +65,14 @@ def choose(
     candidate of that polarity wins (the digit inside a ring drawn around it), unless the model is
     nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it: the
     likelier polarity is the page's brightness, which cannot tell a lamp's pool of light or a shadow
-    over most of the page from a dark board. The darker ink and the digit without a mark, between
-    two or within one (model/candidates.py, their own tiers) never replace a default reading that is
-    a digit: a pen's
-    lighter strokes and a digit's second stroke are part of it. When no default reading is a digit,
-    an alternative wins only if the model is nearly certain of it: the best of several looks at a
-    letter or a photo is more often digit-like than one look, and that must not turn a refusal into a
-    confident digit. A candidate of tier MARK is never the answer.
+    over most of the page from a dark board. The darker ink (model/candidates.py, its own tier) may
+    replace it on the same terms: printed matter in a lighter ink (a stamp, a receipt's print) is
+    gathered with the digit and read as some digit, not near-certain, and the pen's ink alone is
+    near-certain. The digit without a mark, between two or within one (their own tiers) never
+    replaces a default reading that is a digit: a digit's second stroke is a mark too. When no
+    default reading is a digit, an alternative wins only if the model is nearly certain of it: the
+    best of several looks at a letter or a photo is more often digit-like than one look, and that
+    must not turn a refusal into a confident digit. A candidate of tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0
@@ -84,7 +85,7 @@ def choose(
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
-        best = max((k for k in allowed if tiers[k] not in (DARKER, LEFT_OUT, BETWEEN, AROUND)), key=scores.__getitem__)
+        best = max((k for k in allowed if tiers[k] not in (LEFT_OUT, BETWEEN, AROUND)), key=scores.__getitem__)
         return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
     best = max(allowed, key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0

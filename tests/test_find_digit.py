@@ -226,6 +226,14 @@ def answer(data: bytes, model) -> int | None:
     return int(probabilities.argmax()) if float(probabilities.max()) >= calibration.refuse_below else None
 
 
+def pen_over(sheet: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """The digit's pen drawn again over whatever was put on ``sheet`` (print, a stamp): ink on top."""
+    pen = page(pixels)
+    digit = pen < 0.5
+    sheet[digit] = pen[digit]
+    return sheet
+
+
 def highlighted(sheet: np.ndarray, tilt: float) -> np.ndarray:
     """A translucent stripe across the page through the digit's middle, fainter than the pen."""
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
@@ -258,9 +266,7 @@ def test_grey_print_around_the_digit(index, mnist_pixels, mnist_test, shipped_mo
         for left in range(30, WIDTH - 60, 44):
             if rng.random() < 0.7:  # a word's letters: small grey blocks with gaps
                 cv2.rectangle(sheet, (left, row), (left + int(rng.integers(14, 36)), row + 22), 0.62, -1)
-    digit = page(mnist_pixels[index]) < 0.5  # the pen over the print
-    sheet[digit] = page(mnist_pixels[index])[digit]
-    assert answer(jpeg(sheet), shipped_model) == int(mnist_test.labels[index])
+    assert answer(jpeg(pen_over(sheet, mnist_pixels[index])), shipped_model) == int(mnist_test.labels[index])
 
 
 def stamped(pixels: np.ndarray) -> np.ndarray:
@@ -272,9 +278,7 @@ def stamped(pixels: np.ndarray) -> np.ndarray:
     frame = (middle - width // 2 - 24, top - height - 60, middle + width // 2 + 24, top + 6)
     cv2.rectangle(sheet, frame[:2], frame[2:], 0.55, 3)
     cv2.putText(sheet, "PAID", (frame[0] + 24, frame[1] + height + 24), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 0.55, 3)
-    digit = page(pixels) < 0.5  # the pen over the stamp
-    sheet[digit] = page(pixels)[digit]
-    return sheet
+    return pen_over(sheet, pixels)
 
 
 @pytest.mark.parametrize("index", range(12))

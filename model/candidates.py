@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
-4 * MAX_MARKS + 1 looks at marks:
+4 * MAX_MARKS + 5 looks at marks and gaps:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -34,7 +34,12 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
 - **the digit between two marks**: where those two components lie on either side of the rest (a
   pair of brackets), the rest without both;
 - **the digit within a mark**: where the rest lies within a component's box (a ring drawn around
-  the answer and left open, so no loop), the rest without it.
+  the answer and left open, so no loop), the rest without it;
+- **the digit beside a gap**: a printed question number ("6)", "Q12", "(3)") is several components,
+  none of them a mark, gathered with the answer. The gathered group is cut at its widest gap
+  between columns; the side holding the main component is proposed, and the other side beside it,
+  whole and cut in two, framed at the reading's scale, so that model/verify.py can tell a label
+  from a number's other digits.
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -94,12 +99,13 @@ LEFT_OUT = 3  # the gathered digit without one of its components: an alternative
 MARK = 4  # the component left out, then its two halves: never an answer, the evidence on what it is
 BETWEEN = 5  # the gathered digit without the two marks either side of it (brackets): an alternative
 AROUND = 6  # the gathered digit without a component around it (a ring left open): an alternative
+SIDE = 7  # the gathered digit's one side of its widest gap (a printed label beside it): an alternative
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
-# most 4 * MAX_MARKS + 1 more candidates.
+# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four.
 MAX_MARKS = 2
 
 
@@ -109,9 +115,13 @@ class Candidate:
     box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
     # 0: the likelier polarity; 1: the other; DARKER: its darker ink; LEFT_OUT: without a mark; MARK:
-    # that mark. 1, DARKER and LEFT_OUT win as verify.py allows; MARK never does.
+    # that mark; BETWEEN, AROUND, SIDE: between marks, within one, beside a gap. All but 0 win as
+    # verify.py allows; MARK never does.
     tier: int = 0
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
+    # The side (in the ink's pixels) that MNIST's 20 px box stands for, if larger than the ink's own:
+    # evidence framed at the scale of the reading it is weighed against. 0: the ink's own.
+    frame_side: int = 0
 
 
 def flatten_page(gray: np.ndarray) -> np.ndarray:
@@ -442,7 +452,7 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
             continue
         without = crop(layer.ink, labels, stats, rest, f"{layer.name}, without a mark", LEFT_OUT)
         alone = crop(layer.ink, labels, stats, [mark], f"{layer.name}, the mark left out", MARK)
-        halves = _halves(layer, labels, stats, mark)
+        halves = _halves(layer, labels, stats, [mark])
         if without is not None and alone is not None and halves:
             proposed += [replace(candidate, whole=False) for candidate in (without, alone, *halves)]
             left_out.append(mark)
@@ -452,6 +462,36 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
         between = crop(layer.ink, labels, stats, rest, f"{layer.name}, between two marks", BETWEEN)
         proposed += [replace(between, whole=False)] if between is not None else []
     return proposed
+
+
+def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
+    """The gathered digit's side of its widest gap between columns (a printed "6)" or "Q12" left of
+    the answer is gathered with it): the side that holds the main component, without the other
+    (tier SIDE), then the other side whole and cut in two (tier MARK), for model/verify.py to tell a
+    label from a number's other digits. The other side is framed at the reading's scale, not its
+    own: a number's digits are written at one size, so they look like digits there, while a label
+    printed smaller than the answer looks small. [] where no column is clear of ink."""
+    labels, stats, chosen = found.labels, found.stats, found.digit
+    if len(chosen) < 2:
+        return []
+    order = sorted(chosen, key=lambda label: int(stats[label, cv2.CC_STAT_LEFT]))
+    split, widest, reach = 0, 0, int(stats[order[0], 0] + stats[order[0], 2])
+    for k in range(1, len(order)):
+        gap = int(stats[order[k], 0]) - reach
+        if gap > widest:
+            split, widest = k, gap
+        reach = max(reach, int(stats[order[k], 0] + stats[order[k], 2]))
+    if widest <= 0:
+        return []
+    side, other = (order[split:], order[:split]) if chosen[0] in order[split:] else (order[:split], order[split:])
+    reading = crop(layer.ink, labels, stats, side, f"{layer.name}, beside a gap", SIDE)
+    alone = crop(layer.ink, labels, stats, other, f"{layer.name}, across the gap", MARK)
+    halves = _halves(layer, labels, stats, other)
+    if reading is None or alone is None or not halves:
+        return []
+    scale = max(reading.box[2] - reading.box[0], reading.box[3] - reading.box[1])
+    evidence = [replace(candidate, frame_side=scale) for candidate in (alone, *halves)]
+    return [replace(candidate, whole=False) for candidate in (reading, *evidence)]
 
 
 def _either_side(stats: np.ndarray, marks: list[int], rest: list[int]) -> bool:
@@ -483,11 +523,13 @@ def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) 
     return inner[0] >= outer[0] and inner[1] >= outer[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
 
 
-def _halves(layer: Layer, labels: np.ndarray, stats: np.ndarray, mark: int) -> list[Candidate]:
-    """The component ``mark`` cut in two at its thinnest column within its middle half (where two
-    touching digits meet), each half as a candidate; [] if a half holds no ink."""
-    left, top, width, height = (int(v) for v in stats[mark, :4])
-    keep = labels[top : top + height, left : left + width] == mark
+def _halves(layer: Layer, labels: np.ndarray, stats: np.ndarray, marks: list[int]) -> list[Candidate]:
+    """The components ``marks`` cut in two at their thinnest column within their middle half (where
+    two touching digits meet, or between two printed characters), each half as a candidate; [] if a
+    half holds no ink."""
+    left, top, right, bottom = _box(stats, marks)
+    width, height = right - left, bottom - top
+    keep = np.isin(labels[top : top + height, left : left + width], marks)
     columns = keep.sum(axis=0)
     start = width // 4
     cut = start + int(np.argmin(columns[start : max(start + 1, 3 * width // 4)]))
@@ -527,7 +569,7 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
             proposed += inside_loops(layer)
             proposed += darker_ink(layer)
-            marks = without_each_mark(layer, first)
+            marks = without_each_mark(layer, first) + beside_a_gap(layer, first)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES] + marks

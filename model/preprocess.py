@@ -80,7 +80,7 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     found = propose(page)
     if not found:
         raise NoDigitError
-    frames = np.stack([fit_to_mnist_frame(candidate.ink) for candidate in found])
+    frames = np.stack([fit_to_mnist_frame(candidate.ink, candidate.frame_side) for candidate in found])
     boxes = tuple(_in_upload_pixels(candidate.box, scale, image.size, decoded_at) for candidate in found)
     sources = tuple(candidate.source for candidate in found)
     tiers = tuple(candidate.tier for candidate in found)
@@ -113,10 +113,12 @@ def to_ink(image: Image.Image) -> np.ndarray:
     return gray.astype(np.float32)
 
 
-def fit_to_mnist_frame(ink: np.ndarray) -> np.ndarray:
+def fit_to_mnist_frame(ink: np.ndarray, side: int = 0) -> np.ndarray:
     """Crop to the ink, scale it into a 20x20 box by aspect ratio, centre by mass in 28x28.
 
-    Ink under INK_THRESHOLD is dropped first: it neither widens the box nor moves the centre.
+    Ink under INK_THRESHOLD is dropped first: it neither widens the box nor moves the centre. With
+    ``side`` larger than the ink, the box stands for ``side`` pixels, not the ink's own larger side:
+    evidence is framed at the scale of the reading it is weighed against (model/candidates.py).
     """
     ink = np.where(ink >= INK_THRESHOLD, ink, 0.0)
     rows = np.flatnonzero(ink.any(axis=1))
@@ -125,16 +127,16 @@ def fit_to_mnist_frame(ink: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         return frame
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    digit = _scale_into_box(crop, DIGIT_BOX)
+    digit = _scale_into_box(crop, DIGIT_BOX, side)
     top, left = _centre_of_mass_offset(digit)
     height, width = digit.shape
     frame[top : top + height, left : left + width] = digit
     return frame
 
 
-def _scale_into_box(crop: np.ndarray, box: int) -> np.ndarray:
+def _scale_into_box(crop: np.ndarray, box: int, side: int = 0) -> np.ndarray:
     height, width = crop.shape
-    scale = box / max(height, width)
+    scale = box / max(height, width, side)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     # Mode "F" keeps full precision; LANCZOS anti-aliases like MNIST's own downscaling.
     resized = Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS)

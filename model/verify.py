@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK
+from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK, SIDE
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -68,8 +68,10 @@ def choose(
     over most of the page from a dark board. The darker ink (model/candidates.py, its own tier) may
     replace it on the same terms: printed matter in a lighter ink (a stamp, a receipt's print) is
     gathered with the digit and read as some digit, not near-certain, and the pen's ink alone is
-    near-certain. The digit without a mark, between two or within one (their own tiers) never
-    replaces a default reading that is a digit: a digit's second stroke is a mark too. When no
+    near-certain. The digit without a mark, between two, within one or beside a gap (their own
+    tiers) never replaces a default reading that is a digit: a digit's second stroke is a mark too.
+    The side of a gap is blocked where the model reads what lies across it as a digit at all (it
+    is framed at the reading's scale, as a number's other digits would be written). When no
     default reading is a digit, an alternative wins only if the model is nearly certain of it: the
     best of several looks at a letter or a photo is more often digit-like than one look, and that
     must not turn a refusal into a confident digit. A candidate of tier MARK is never the answer.
@@ -82,10 +84,11 @@ def choose(
         if tier != MARK
         and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
         and not (tier == BETWEEN and _a_digit_between(k, scores, digits, refuse_below))
+        and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
-        best = max((k for k in allowed if tiers[k] not in (LEFT_OUT, BETWEEN, AROUND)), key=scores.__getitem__)
+        best = max((k for k in allowed if tiers[k] not in (LEFT_OUT, BETWEEN, AROUND, SIDE)), key=scores.__getitem__)
         return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
     best = max(allowed, key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
@@ -99,6 +102,13 @@ def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse
     from a mark (an underline, an arrow's shaft, a tick's arm) is a 1 to the model. One half alone
     says nothing either: half a star or an asterisk is often some digit to the model."""
     return _a_digit(k + 1, scores, digits, refuse_below, a_one_counts=True)
+
+
+def _a_digit_beside(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
+    """Whether the other side of candidate ``k``'s gap (the candidate after it, then its two halves)
+    may be the other digits of a number: the model reads it as a digit at all, or both its halves
+    as digits and not both 1s."""
+    return scores[k + 1] >= refuse_below or _a_digit(k + 1, scores, digits, refuse_below, a_one_counts=True)
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

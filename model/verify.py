@@ -68,8 +68,11 @@ def choose(
     over most of the page from a dark board. The darker ink (model/candidates.py, its own tier) may
     replace it on the same terms: printed matter in a lighter ink (a stamp, a receipt's print) is
     gathered with the digit and read as some digit, not near-certain, and the pen's ink alone is
-    near-certain. The digit without a mark, between two, within one or beside a gap (their own
-    tiers) never replaces a default reading that is a digit: a digit's second stroke is a mark too.
+    near-certain. The digit between two marks, within one or beside a gap (their own tiers) never
+    replaces a default reading that is a digit: a digit's second stroke is a mark too. The digit
+    without a mark replaces it on the same terms as the darker ink only where the mark left out is no
+    digit at all: an underline touching nothing but read with the digit as an 8 is no digit, while
+    the top of a 9's loop that came apart (a 4 without it) is some digit.
     The side of a gap is blocked where the model reads what lies across it as a digit at all (it
     is framed at the reading's scale, as a number's other digits would be written). When no
     default reading is a digit, an alternative wins only if the model is nearly certain of it: the
@@ -88,10 +91,18 @@ def choose(
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
-        best = max((k for k in allowed if tiers[k] not in (LEFT_OUT, BETWEEN, AROUND, SIDE)), key=scores.__getitem__)
+        best = max((k for k in allowed if _may_replace(k, tiers, scores, refuse_below)), key=scores.__getitem__)
         return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
     best = max(allowed, key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
+
+
+def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_below: float) -> bool:
+    """Whether candidate ``k`` may replace a default reading that is a digit: the other polarity and
+    the darker ink may; the digit without a mark may where the mark is no digit at all."""
+    if tiers[k] == LEFT_OUT:
+        return scores[k + 1] < refuse_below
+    return tiers[k] not in (BETWEEN, AROUND, SIDE)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

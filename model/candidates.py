@@ -450,11 +450,9 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
         # struck-out attempt has more, and is left to the other readings).
         if _within(_box(stats, [mark]), _box(stats, rest)) or stats[mark, 4] > stats[rest, 4].sum():
             continue
-        without = crop(layer.ink, labels, stats, rest, f"{layer.name}, without a mark", LEFT_OUT)
-        alone = crop(layer.ink, labels, stats, [mark], f"{layer.name}, the mark left out", MARK)
-        halves = _halves(layer, labels, stats, [mark])
-        if without is not None and alone is not None and halves:
-            proposed += [replace(candidate, whole=False) for candidate in (without, alone, *halves)]
+        weighed = _weighed(layer, found, rest, [mark], ("without a mark", "the mark left out"), LEFT_OUT)
+        if weighed:
+            proposed += weighed
             left_out.append(mark)
             looked += 1
     rest = [label for label in chosen if label not in left_out]
@@ -471,7 +469,7 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
     label from a number's other digits. The other side is framed at the reading's scale, not its
     own: a number's digits are written at one size, so they look like digits there, while a label
     printed smaller than the answer looks small. [] where no column is clear of ink."""
-    labels, stats, chosen = found.labels, found.stats, found.digit
+    stats, chosen = found.stats, found.digit
     if len(chosen) < 2:
         return []
     order = sorted(chosen, key=lambda label: int(stats[label, cv2.CC_STAT_LEFT]))
@@ -484,14 +482,30 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
     if widest <= 0:
         return []
     side, other = (order[split:], order[:split]) if chosen[0] in order[split:] else (order[:split], order[split:])
-    reading = crop(layer.ink, labels, stats, side, f"{layer.name}, beside a gap", SIDE)
-    alone = crop(layer.ink, labels, stats, other, f"{layer.name}, across the gap", MARK)
-    halves = _halves(layer, labels, stats, other)
-    if reading is None or alone is None or not halves:
+    return _weighed(layer, found, side, other, ("beside a gap", "across the gap"), SIDE, at_reading_scale=True)
+
+
+def _weighed(
+    layer: Layer,
+    found: Gathered,
+    reading: list[int],
+    left_out: list[int],
+    names: tuple[str, str],
+    tier: int,
+    at_reading_scale: bool = False,
+) -> list[Candidate]:
+    """A reading of components ``reading`` (of ``tier``), then what it leaves out, whole and cut in two
+    (tier MARK), for model/verify.py to weigh: the evidence framed at its own scale, or at the
+    reading's. [] if any of the four holds no ink."""
+    labels, stats = found.labels, found.stats
+    kept = crop(layer.ink, labels, stats, reading, f"{layer.name}, {names[0]}", tier)
+    alone = crop(layer.ink, labels, stats, left_out, f"{layer.name}, {names[1]}", MARK)
+    halves = _halves(layer, labels, stats, left_out)
+    if kept is None or alone is None or not halves:
         return []
-    scale = max(reading.box[2] - reading.box[0], reading.box[3] - reading.box[1])
+    scale = max(kept.box[2] - kept.box[0], kept.box[3] - kept.box[1]) if at_reading_scale else 0
     evidence = [replace(candidate, frame_side=scale) for candidate in (alone, *halves)]
-    return [replace(candidate, whole=False) for candidate in (reading, *evidence)]
+    return [replace(candidate, whole=False) for candidate in (kept, *evidence)]
 
 
 def _either_side(stats: np.ndarray, marks: list[int], rest: list[int]) -> bool:

@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
-4 * MAX_MARKS + 10 looks at marks, gaps and other objects:
+4 * MAX_MARKS + 5 looks at marks and gaps:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -31,10 +31,6 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   largest of its components that may be marks in turn, and the component left out is proposed beside
   it, whole and cut in two at its thinnest column, so that model/verify.py can tell a mark from the
   other digits of a number (a number's digits touch, and then only the halves show it);
-- **the digit beside a larger part**: a pen lying on the page or a struck-out first attempt has more
-  ink than the answer gathered with it. The group is proposed without the largest such component,
-  which is proposed beside it, whole and cut in two, for model/verify.py to see that no part of it
-  is a digit;
 - **the digit between two marks**: where those two components lie on either side of the rest (a
   pair of brackets), the rest without both;
 - **the digit within a mark**: where the rest lies within a component's box (a ring drawn around
@@ -43,11 +39,7 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   none of them a mark, gathered with the answer. The gathered group is cut at its widest gap
   between columns; the side holding the main component is proposed, and the other side beside it,
   whole and cut in two, framed at the reading's scale, so that model/verify.py can tell a label
-  from a number's other digits;
-- **the next object**: a page may hold a second object apart from the gathered digit (the answer
-  beside a first attempt struck out and left far enough away not to be gathered with it). The digit
-  gathered from the components left over is proposed, with the page's straight lines kept: an
-  arrow's head cut from its shaft by their removal is no object of its own.
+  from a number's other digits.
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -108,15 +100,12 @@ MARK = 4  # the component left out, then its two halves: never an answer, the ev
 BETWEEN = 5  # the gathered digit without the two marks either side of it (brackets): an alternative
 AROUND = 6  # the gathered digit without a component around it (a ring left open): an alternative
 SIDE = 7  # the gathered digit's one side of its widest gap (a printed label beside it): an alternative
-OTHER = 8  # the digit gathered from the page's next object (beside a struck-out attempt): an alternative
-SMALLER = 9  # the gathered digit without a component with more ink than the rest (a pen): an alternative
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
-# most 4 * MAX_MARKS + 1 more candidates; a larger part and the side of the widest gap add four each,
-# the next object one.
+# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four.
 MAX_MARKS = 2
 
 
@@ -436,14 +425,12 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
     """The digit gathered from a mask without each of the MAX_MARKS largest of its components that
     may be marks, in turn, each followed by the component left out and its two halves (tier MARK),
     or, for a component around the rest, the rest alone (tier AROUND); then, where two marks lie on
-    either side of the rest (a pair of brackets), the rest without both (tier BETWEEN); last, the
-    rest without the largest component with more ink than all the others (tier SMALLER), followed by
-    it and its halves. None for a one-component digit."""
+    either side of the rest (a pair of brackets), the rest without both (tier BETWEEN). None for a
+    one-component digit."""
     labels, stats, chosen = found.labels, found.stats, found.digit
     if len(chosen) < 2:
         return []
     proposed: list[Candidate] = []
-    beside: list[Candidate] = []
     left_out: list[int] = []
     looked = 0
     for mark in sorted(chosen, key=lambda label: -int(stats[label, cv2.CC_STAT_AREA])):
@@ -459,14 +446,9 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
             looked += 1
             continue
         # A mark annotates the digit: it is beside it (not within it, as a face's eye or a play button's
-        # triangle is within its figure) and has less ink than it. A pen lying on the page or a
-        # struck-out attempt has more: the rest without it is a reading of its own tier.
-        if _within(_box(stats, [mark]), _box(stats, rest)):
-            continue
-        if stats[mark, 4] > stats[rest, 4].sum():
-            if not beside:
-                names = ("beside a larger part", "the larger part")
-                beside = _weighed(layer, found, rest, [mark], names, SMALLER)
+        # triangle is within its figure) and has less ink than it (a pen lying on the page or a
+        # struck-out attempt has more, and is left to the other readings).
+        if _within(_box(stats, [mark]), _box(stats, rest)) or stats[mark, 4] > stats[rest, 4].sum():
             continue
         weighed = _weighed(layer, found, rest, [mark], ("without a mark", "the mark left out"), LEFT_OUT)
         if weighed:
@@ -477,7 +459,7 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
     if len(left_out) == 2 and _either_side(stats, left_out, rest):
         between = crop(layer.ink, labels, stats, rest, f"{layer.name}, between two marks", BETWEEN)
         proposed += [replace(between, whole=False)] if between is not None else []
-    return proposed + beside
+    return proposed
 
 
 def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
@@ -501,22 +483,6 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
         return []
     side, other = (order[split:], order[:split]) if chosen[0] in order[split:] else (order[:split], order[split:])
     return _weighed(layer, found, side, other, ("beside a gap", "across the gap"), SIDE, at_reading_scale=True)
-
-
-def next_object(layer: Layer, found: Gathered) -> list[Candidate]:
-    """The digit gathered from the components of ``found``'s pool outside its gathered digit, those
-    big enough to count as parts of it (tier OTHER): the answer beside a struck-out attempt. [] where
-    nothing is left over."""
-    if not found.digit:
-        return []
-    areas = found.stats[:, cv2.CC_STAT_AREA]
-    least = PART_AREA * areas[found.digit[0]]  # as gather_digit counts a part
-    left_over = [label for label in found.pool if label not in found.digit and areas[label] >= least]
-    if not left_over:
-        return []
-    chosen = gather_digit(found.stats, left_over, layer.mask.shape)
-    other = crop(layer.ink, found.labels, found.stats, chosen, f"{layer.name}, the next object", OTHER)
-    return [replace(other, whole=False)] if other is not None else []
 
 
 def _weighed(
@@ -611,14 +577,13 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         # Straight lines are structure by what they are, so the reading without them comes first; the
         # reading with them follows (a 1 is a straight stroke too), and both are default readings.
         first = gathered(layer.mask if lines is None else layer.mask & (1 - lines))
-        whole = first if lines is None else gathered(layer.mask)
         if lines is not None:
             proposed += from_mask(layer, first, f"{layer.name}, lines removed")
-        proposed += from_mask(layer, whole, layer.name)
+        proposed += from_mask(layer, first if lines is None else gathered(layer.mask), layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
             proposed += inside_loops(layer)
             proposed += darker_ink(layer)
-            marks = without_each_mark(layer, first) + beside_a_gap(layer, first) + next_object(layer, whole)
+            marks = without_each_mark(layer, first) + beside_a_gap(layer, first)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES] + marks

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK, OTHER, SIDE, SMALLER
+from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK, SIDE
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -72,12 +72,9 @@ def choose(
     replaces a default reading that is a digit: a digit's second stroke is a mark too. The digit
     without a mark replaces it on the same terms as the darker ink only where the mark left out is no
     digit at all: an underline touching nothing but read with the digit as an 8 is no digit, while
-    the top of a 9's loop that came apart (a 4 without it) is some digit. The side of a gap is
-    blocked where the model reads what lies across it as a digit at all (it is framed at the
-    reading's scale, as a number's other digits would be written), and the digit beside a larger
-    part (a pen, a struck-out attempt) where the model reads that part or either of its halves as a
-    digit at all. The next object on the page (its own tier) is an alternative with no evidence to
-    weigh. None of these replaces a default reading that is a digit. When no
+    the top of a 9's loop that came apart (a 4 without it) is some digit.
+    The side of a gap is blocked where the model reads what lies across it as a digit at all (it
+    is framed at the reading's scale, as a number's other digits would be written). When no
     default reading is a digit, an alternative wins only if the model is nearly certain of it: the
     best of several looks at a letter or a photo is more often digit-like than one look, and that
     must not turn a refusal into a confident digit. A candidate of tier MARK is never the answer.
@@ -91,7 +88,6 @@ def choose(
         and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
         and not (tier == BETWEEN and _a_digit_between(k, scores, digits, refuse_below))
         and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
-        and not (tier == SMALLER and _a_digit_in_larger(k, scores, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
@@ -103,11 +99,10 @@ def choose(
 
 def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_below: float) -> bool:
     """Whether candidate ``k`` may replace a default reading that is a digit: the other polarity and
-    the darker ink may; the digit without a mark may where the mark is no digit at all; the other
-    tiers never do."""
+    the darker ink may; the digit without a mark may where the mark is no digit at all."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
-    return tiers[k] not in (BETWEEN, AROUND, SIDE, OTHER, SMALLER)
+    return tiers[k] not in (BETWEEN, AROUND, SIDE)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
@@ -125,13 +120,6 @@ def _a_digit_beside(k: int, scores: list[float], digits: Sequence[int], refuse_b
     may be the other digits of a number: the model reads it as a digit at all, or both its halves
     as digits and not both 1s."""
     return scores[k + 1] >= refuse_below or _a_digit(k + 1, scores, digits, refuse_below, a_one_counts=True)
-
-
-def _a_digit_in_larger(k: int, scores: list[float], refuse_below: float) -> bool:
-    """Whether any of the larger part left out of candidate ``k`` (the candidate after it, then its
-    two halves) is a digit at all: a number's other digits, touching, are larger than one digit, and
-    then often only one half reads as one."""
-    return max(scores[k + 1 : k + 4]) >= refuse_below
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

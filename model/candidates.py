@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
-4 * MAX_MARKS + 5 looks at marks and gaps:
+4 * MAX_MARKS + 6 looks at marks, gaps and other objects:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -39,7 +39,11 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   none of them a mark, gathered with the answer. The gathered group is cut at its widest gap
   between columns; the side holding the main component is proposed, and the other side beside it,
   whole and cut in two, framed at the reading's scale, so that model/verify.py can tell a label
-  from a number's other digits.
+  from a number's other digits;
+- **the next object**: a page may hold a second object apart from the gathered digit (the answer
+  beside a first attempt struck out and left far enough away not to be gathered with it). The digit
+  gathered from the components left over is proposed, with the page's straight lines kept: an
+  arrow's head cut from its shaft by their removal is no object of its own.
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -100,12 +104,13 @@ MARK = 4  # the component left out, then its two halves: never an answer, the ev
 BETWEEN = 5  # the gathered digit without the two marks either side of it (brackets): an alternative
 AROUND = 6  # the gathered digit without a component around it (a ring left open): an alternative
 SIDE = 7  # the gathered digit's one side of its widest gap (a printed label beside it): an alternative
+OTHER = 8  # the digit gathered from the page's next object (beside a struck-out attempt): an alternative
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
-# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four.
+# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four, the next object one.
 MAX_MARKS = 2
 
 
@@ -333,6 +338,7 @@ class Layer:
     name: str
     ink: np.ndarray
     mask: np.ndarray
+    loops: np.ndarray  # the mask with the lines across the page kept: a table's rows span it
     tier: int  # 0: the page's likelier polarity; 1: the other (model/verify.py says when it wins)
 
 
@@ -363,34 +369,58 @@ def from_mask(layer: Layer, found: Gathered, source: str) -> list[Candidate]:
     return [digit] if digit is not None else []
 
 
-def inside_loops(layer: Layer) -> list[Candidate]:
-    """The ink inside each closed loop of the mask (a hole of it), as its own candidate: a form's box,
-    a frame or a hand-drawn ring around a digit that does not touch it. A digit's own holes (a 0, an
-    8) hold no ink and propose nothing."""
-    contours, hierarchy = cv2.findContours(layer.mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+def inside_loops(layer: Layer, page: Gathered) -> list[Candidate]:
+    """The ink inside each closed loop of the layer's mask with lines kept (a hole of it), as its own
+    candidate: a form's box, a table's cell, a frame or a hand-drawn ring around a digit that does not
+    touch it. A digit's own holes (a 0, an 8) hold no ink and propose nothing, and neither does a
+    loop holding nothing that would count as a part of ``page``'s gathered digit."""
+    mask = layer.loops
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
+    # A part of a digit as gather_digit counts one, of the page's own digit: the bits of a squared
+    # page's fainter lines left inside its squares are less.
+    least = max(2, SPECK_AREA * mask.size, PART_AREA * page.stats[page.digit[0], cv2.CC_STAT_AREA] if page.digit else 0)
     loops = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         if parent < 0:  # an outer boundary, not a hole
             continue
-        inside = np.zeros_like(layer.mask)
-        cv2.drawContours(inside, [contour], 0, 1, thickness=-1)
-        inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) & layer.mask  # off the loop's own edge
-        if inside.any():
-            loops.append(inside)
-    # Squared paper is all boxes: the two holding the most ink.
-    loops.sort(key=lambda inside: -int(inside.sum()))
-    return [
-        replace(candidate, whole=False)
-        for inside in loops[:2]
-        for candidate in from_mask(layer, gathered(inside), f"{layer.name}, inside a loop")
-    ]
+        inside, left, top = _inside(contour, mask)
+        if not inside.any():
+            continue
+        _, _, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=8)
+        parts = int((stats[1:, cv2.CC_STAT_AREA] >= least).sum())
+        if parts:
+            loops.append((parts, -int(inside.sum()), left, top, inside))
+    # A table or squared paper is all boxes: the two whose ink is the fewest parts (a digit is one
+    # or two strokes, a printed word several letters), then the most ink.
+    loops.sort(key=lambda loop: loop[:2])
+    found = []
+    for _, _, left, top, inside in loops[:2]:
+        canvas = np.zeros_like(mask)
+        canvas[top : top + inside.shape[0], left : left + inside.shape[1]] = inside
+        found += [replace(c, whole=False) for c in from_mask(layer, gathered(canvas), f"{layer.name}, inside a loop")]
+    return found
 
 
-def ink_masks(ink: np.ndarray) -> np.ndarray:
-    """The mask of ink on a flattened page: thresholded, lines across the page removed, gaps bridged."""
-    return _bridged(remove_ruled_lines(ink_mask(ink)))
+def _inside(contour: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The mask's ink inside a hole's contour, off the loop's own edge, in the contour's box (with a
+    margin, so the erosion sees the outside), and that box's left and top."""
+    x, y, w, h = cv2.boundingRect(contour)
+    left, top = max(0, x - 3), max(0, y - 3)
+    right, bottom = min(mask.shape[1], x + w + 3), min(mask.shape[0], y + h + 3)
+    inside = np.zeros((bottom - top, right - left), np.uint8)
+    cv2.drawContours(inside, [contour], 0, 1, thickness=-1, offset=(-left, -top))
+    return cv2.erode(inside, np.ones((5, 5), np.uint8)) & mask[top:bottom, left:right], left, top
+
+
+def ink_masks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mask of ink on a flattened page: thresholded, lines across the page removed, gaps bridged;
+    and the same with those lines kept."""
+    threshold = ink_mask(ink)
+    cleaned = remove_ruled_lines(threshold)
+    mask = _bridged(cleaned)
+    return mask, (mask if cleaned is threshold else _bridged(threshold))
 
 
 def _bridged(mask: np.ndarray) -> np.ndarray:
@@ -485,6 +515,22 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
     return _weighed(layer, found, side, other, ("beside a gap", "across the gap"), SIDE, at_reading_scale=True)
 
 
+def next_object(layer: Layer, found: Gathered) -> list[Candidate]:
+    """The digit gathered from the components of ``found``'s pool outside its gathered digit, those
+    big enough to count as parts of it (tier OTHER): the answer beside a struck-out attempt. [] where
+    nothing is left over."""
+    if not found.digit:
+        return []
+    areas = found.stats[:, cv2.CC_STAT_AREA]
+    least = PART_AREA * areas[found.digit[0]]  # as gather_digit counts a part
+    left_over = [label for label in found.pool if label not in found.digit and areas[label] >= least]
+    if not left_over:
+        return []
+    chosen = gather_digit(found.stats, left_over, layer.mask.shape)
+    other = crop(layer.ink, found.labels, found.stats, chosen, f"{layer.name}, the next object", OTHER)
+    return [replace(other, whole=False)] if other is not None else []
+
+
 def _weighed(
     layer: Layer,
     found: Gathered,
@@ -566,7 +612,7 @@ def propose(gray: np.ndarray) -> list[Candidate]:
     """Candidate digits in a grayscale page (float in [0, 1]), the page's likelier polarity first; []
     if there is no ink."""
     dark, light = flatten_page(gray), flatten_page(1.0 - gray)
-    layers = [Layer("dark ink", dark, ink_masks(dark), 0), Layer("light ink", light, ink_masks(light), 1)]
+    layers = [Layer("dark ink", dark, *ink_masks(dark), tier=0), Layer("light ink", light, *ink_masks(light), tier=1)]
     # Paper is usually most of a page: a dark page is likelier chalk or white-on-black than paper.
     if float(np.median(gray)) < 0.5:
         layers = [replace(layers[1], tier=0), replace(layers[0], tier=1)]
@@ -577,13 +623,14 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         # Straight lines are structure by what they are, so the reading without them comes first; the
         # reading with them follows (a 1 is a straight stroke too), and both are default readings.
         first = gathered(layer.mask if lines is None else layer.mask & (1 - lines))
+        whole = first if lines is None else gathered(layer.mask)
         if lines is not None:
             proposed += from_mask(layer, first, f"{layer.name}, lines removed")
-        proposed += from_mask(layer, first if lines is None else gathered(layer.mask), layer.name)
+        proposed += from_mask(layer, whole, layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
-            proposed += inside_loops(layer)
+            proposed += inside_loops(layer, whole)
             proposed += darker_ink(layer)
-            marks = without_each_mark(layer, first) + beside_a_gap(layer, first)
+            marks = without_each_mark(layer, first) + beside_a_gap(layer, first) + next_object(layer, whole)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES] + marks

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK, SIDE
+from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK, OTHER, SIDE
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -72,12 +72,14 @@ def choose(
     replaces a default reading that is a digit: a digit's second stroke is a mark too. The digit
     without a mark replaces it on the same terms as the darker ink only where the mark left out is no
     digit at all: an underline touching nothing but read with the digit as an 8 is no digit, while
-    the top of a 9's loop that came apart (a 4 without it) is some digit.
-    The side of a gap is blocked where the model reads what lies across it as a digit at all (it
-    is framed at the reading's scale, as a number's other digits would be written). When no
-    default reading is a digit, an alternative wins only if the model is nearly certain of it: the
-    best of several looks at a letter or a photo is more often digit-like than one look, and that
-    must not turn a refusal into a confident digit. A candidate of tier MARK is never the answer.
+    the top of a 9's loop that came apart (a 4 without it) is some digit. The side of a gap is
+    blocked where the model reads what lies across it as a digit at all (it is framed at the
+    reading's scale, as a number's other digits would be written). The next object on the page (its
+    own tier) is an alternative with no evidence to weigh. None of these replaces a default reading
+    that is a digit. When no default reading is a digit, an alternative wins only if the model is
+    nearly certain of it: the best of several looks at a letter or a photo is more often digit-like
+    than one look, and that must not turn a refusal into a confident digit. A candidate of tier MARK
+    is never the answer.
     """
     if len(scores) == 1:
         return 0
@@ -99,10 +101,11 @@ def choose(
 
 def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_below: float) -> bool:
     """Whether candidate ``k`` may replace a default reading that is a digit: the other polarity and
-    the darker ink may; the digit without a mark may where the mark is no digit at all."""
+    the darker ink may; the digit without a mark may where the mark is no digit at all; the other
+    tiers never do."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
-    return tiers[k] not in (BETWEEN, AROUND, SIDE)
+    return tiers[k] not in (BETWEEN, AROUND, SIDE, OTHER)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

@@ -121,7 +121,7 @@ def _pixel_centres(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]
 
 def _affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``F.affine_grid(theta, (N, C, height, width), align_corners=False)``, elementwise: the same
-    numbers (tests/test_augment.py compares them) without its per-call base grid and batched matrix
+    numbers to rounding (tests/test_augment.py compares them) without its per-call base grid and batched matrix
     product, the costlier part of a step's warp."""
     xs, ys = _pixel_centres(height, width)
     terms = theta.view(len(theta), 2, 3, 1, 1)

@@ -214,13 +214,23 @@ def widening(mask: np.ndarray) -> int:
     return max(1, round(MNIST_STROKE * side - width)) | 1
 
 
+def speck_area(shape: tuple[int, int]) -> float:
+    """The area under which a component of a page of ``shape`` is a speck, never ink to gather."""
+    return max(2, SPECK_AREA * shape[0] * shape[1])
+
+
+def part_area(stats: np.ndarray, main: int) -> float:
+    """The least area of a component that counts as a part of the digit whose main component is ``main``."""
+    return PART_AREA * float(stats[main, cv2.CC_STAT_AREA])
+
+
 def candidates(labels_stats: np.ndarray, shape: tuple[int, int]) -> tuple[list[int], list[int]]:
     """Labels of the components away from the border, and of those touching it; specks left out."""
     height, width = shape
     inner, touching = [], []
     for label in range(1, len(labels_stats)):
         left, top, w, h, area = (int(v) for v in labels_stats[label])
-        if area < max(2, SPECK_AREA * height * width):
+        if area < speck_area(shape):
             continue
         at_border = (
             left < BORDER_MARGIN
@@ -245,7 +255,7 @@ def gather_digit(stats: np.ndarray, labels: list[int], shape: tuple[int, int]) -
     main = max(labels, key=weight)
     chosen = [main]
     box = [int(v) for v in stats[main, :4]]  # left, top, width, height of the digit so far
-    rest = [label for label in labels if label != main and stats[label, 4] >= PART_AREA * stats[main, 4]]
+    rest = [label for label in labels if label != main and stats[label, 4] >= part_area(stats, main)]
     grew = True
     while grew:
         grew = False
@@ -378,9 +388,9 @@ def inside_loops(layer: Layer, page: Gathered) -> list[Candidate]:
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
-    # A part of a digit as gather_digit counts one, of the page's own digit: the bits of a squared
-    # page's fainter lines left inside its squares are less.
-    least = max(2, SPECK_AREA * mask.size, PART_AREA * page.stats[page.digit[0], cv2.CC_STAT_AREA] if page.digit else 0)
+    # A part of the page's own digit: the bits of a squared page's fainter lines left inside its
+    # squares are less.
+    least = max(speck_area(mask.shape), part_area(page.stats, page.digit[0]) if page.digit else 0)
     loops = []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
         if parent < 0:  # an outer boundary, not a hole
@@ -443,8 +453,8 @@ def darker_ink(layer: Layer) -> list[Candidate]:
     labels, stats, pool, chosen = found.labels, found.stats, found.pool, found.digit
     if not chosen:
         return []
-    areas = stats[:, cv2.CC_STAT_AREA]
-    counted = {label for label in pool if areas[label] >= PART_AREA * areas[chosen[0]]}  # as gather_digit counts
+    least = part_area(stats, chosen[0])
+    counted = {label for label in pool if stats[label, cv2.CC_STAT_AREA] >= least}
     if not counted <= set(chosen):
         return []
     found = crop(layer.ink, labels, stats, chosen, f"{layer.name}, darker ink", DARKER)
@@ -522,7 +532,7 @@ def next_object(layer: Layer, found: Gathered) -> list[Candidate]:
     if not found.digit:
         return []
     areas = found.stats[:, cv2.CC_STAT_AREA]
-    least = PART_AREA * areas[found.digit[0]]  # as gather_digit counts a part
+    least = part_area(found.stats, found.digit[0])
     left_over = [label for label in found.pool if label not in found.digit and areas[label] >= least]
     if not left_over:
         return []

@@ -8,10 +8,11 @@ once, then looked at). With ``--fourth``, also the fourth (evaluation/fourth_con
 before the darker ink's candidate, read after it, twice: docs/accuracy.md says why; a development set
 since). With ``--fifth``, also the fifth (evaluation/fifth_conditions.py: frozen before the marks'
 candidates, read once after them; a development set since). With ``--sixth``, also the sixth
-(evaluation/sixth_conditions.py: frozen before the next change to the digit finding, to be read once
-after it). Per condition: accuracy (a refusal or no digit found
-counts as wrong), the share refused as "not a digit" and the expected calibration error. Prints
-Markdown tables for docs/accuracy.md.
+(evaluation/sixth_conditions.py: frozen before the marks between and within, read once after them;
+a development set since). With ``--seventh``, also the seventh (evaluation/seventh_conditions.py:
+frozen before the next change to the digit finding, to be read once after it). Per condition:
+accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
+expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from evaluation.fifth_conditions import build_fifth
 from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
+from evaluation.seventh_conditions import build_seventh
 from evaluation.sixth_conditions import build_sixth
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frozen", action="store_true", help="also read the third held-out set")
     parser.add_argument("--fourth", action="store_true", help="also read the fourth set (held out until 877aee3)")
     parser.add_argument("--fifth", action="store_true", help="also read the fifth set (held out until 06c79e6)")
-    parser.add_argument("--sixth", action="store_true", help="also read the sixth set (held out, frozen at its commit)")
+    parser.add_argument("--sixth", action="store_true", help="also read the sixth set (read once, developed on since)")
+    parser.add_argument("--seventh", action="store_true", help="also read the seventh set (held out, frozen)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         table("fifth condition", build_fifth(pixels, labels))
     if args.sixth:
         table("sixth condition", build_sixth(pixels, labels))
+    if args.seventh:
+        table("seventh condition", build_seventh(pixels, labels))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
 from evaluation.imaging import encode
+from evaluation.seventh_conditions import SEVENTH, build_seventh
 from evaluation.sixth_conditions import SIXTH, build_sixth
 from evaluation.unseen_conditions import UNSEEN, build_unseen
 from model.calibration import Calibration
@@ -322,8 +323,9 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
         (build_fourth, FOURTH),
         (build_fifth, FIFTH),
         (build_sixth, SIXTH),
+        (build_seventh, SEVENTH),
     ],
-    ids=["unseen", "frozen", "fourth", "fifth", "sixth"],
+    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

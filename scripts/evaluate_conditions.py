@@ -10,7 +10,7 @@ since). With ``--fifth``, also the fifth (evaluation/fifth_conditions.py: frozen
 candidates, read once after them; a development set since). With ``--sixth``, also the sixth
 (evaluation/sixth_conditions.py: frozen before the marks between and within, read once after them;
 a development set since). With ``--seventh``, also the seventh (evaluation/seventh_conditions.py:
-frozen before the next change to the digit finding, to be read once after it). Per condition:
+frozen in f6f804d, read once on 6380d03's digit finding; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fourth", action="store_true", help="also read the fourth set (held out until 877aee3)")
     parser.add_argument("--fifth", action="store_true", help="also read the fifth set (held out until 06c79e6)")
     parser.add_argument("--sixth", action="store_true", help="also read the sixth set (read once, developed on since)")
-    parser.add_argument("--seventh", action="store_true", help="also read the seventh set (held out, frozen)")
+    parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

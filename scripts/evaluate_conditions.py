@@ -10,7 +10,9 @@ since). With ``--fifth``, also the fifth (evaluation/fifth_conditions.py: frozen
 candidates, read once after them; a development set since). With ``--sixth``, also the sixth
 (evaluation/sixth_conditions.py: frozen before the marks between and within, read once after them;
 a development set since). With ``--seventh``, also the seventh (evaluation/seventh_conditions.py:
-frozen in f6f804d, read once on 6380d03's digit finding; a development set since). Per condition:
+frozen in f6f804d, read once on 6380d03's digit finding; a development set since). With
+``--eighth``, also the eighth (evaluation/eighth_conditions.py: frozen before the thinnest-row cut,
+to be read once after it). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 
 from evaluation.conditions import Case, build_conditions
+from evaluation.eighth_conditions import build_eighth
 from evaluation.fifth_conditions import build_fifth
 from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fifth", action="store_true", help="also read the fifth set (held out until 06c79e6)")
     parser.add_argument("--sixth", action="store_true", help="also read the sixth set (read once, developed on since)")
     parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
+    parser.add_argument("--eighth", action="store_true", help="also read the eighth set (held out: read it once)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -74,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         table("sixth condition", build_sixth(pixels, labels))
     if args.seventh:
         table("seventh condition", build_seventh(pixels, labels))
+    if args.eighth:
+        table("eighth condition", build_eighth(pixels, labels))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from evaluation.eighth_conditions import EIGHTH, build_eighth
 from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
@@ -324,8 +325,9 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
         (build_fifth, FIFTH),
         (build_sixth, SIXTH),
         (build_seventh, SEVENTH),
+        (build_eighth, EIGHTH),
     ],
-    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh"],
+    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
-4 * MAX_MARKS + 6 looks at marks, gaps and other objects:
+4 * MAX_MARKS + 10 looks at marks, gaps, other objects and a line beneath:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -43,7 +43,11 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
 - **the next object**: a page may hold a second object apart from the gathered digit (the answer
   beside a first attempt struck out and left far enough away not to be gathered with it). The digit
   gathered from the components left over is proposed, with the page's straight lines kept: an
-  arrow's head cut from its shaft by their removal is no object of its own.
+  arrow's head cut from its shaft by their removal is no object of its own;
+- **the digit above a line**: an underline or a form's answer line that touches the digit is one
+  component with it, so there is no mark to leave out. A line beneath reaches past the digit on
+  both sides; the gathered group is cut at the row where it begins, and the part above is proposed,
+  the part below beside it, whole and cut in two, weighed as a mark left out.
 
 Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
@@ -110,7 +114,8 @@ OTHER = 8  # the digit gathered from the page's next object (beside a struck-out
 MAX_CANDIDATES = 8
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
-# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four, the next object one.
+# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four, the next object one,
+# the digit above a line four.
 MAX_MARKS = 2
 
 
@@ -541,6 +546,69 @@ def next_object(layer: Layer, found: Gathered) -> list[Candidate]:
     return [replace(other, whole=False)] if other is not None else []
 
 
+def above_a_line(layer: Layer, found: Gathered) -> list[Candidate]:
+    """The gathered digit above a line that touches it from beneath (an underline, a form's answer
+    line): the digit cut at a row of its lower half below which the ink reaches past the ink above
+    on both sides, as a line beneath a word does, read without what lies below (tier LEFT_OUT), then
+    what lies below, whole and cut in two (tier MARK), for model/verify.py to weigh as it weighs a
+    mark left out: a 2's own foot is a line beneath it too, and reads as one. [] where no row is such
+    a cut."""
+    if not found.digit:
+        return []
+    left, top, right, bottom = _box(found.stats, found.digit)
+    keep = np.isin(found.labels[top:bottom, left:right], found.digit)
+    cut = _cut_above_a_line(keep)
+    if cut is None:
+        return []
+    above = np.zeros_like(keep)
+    above[:cut] = keep[:cut]
+    if not _reaches_past(keep & ~above, above):
+        return []
+    split = _two_parts(found.labels.shape, (left, top), above, keep & ~above, found.stats.dtype)
+    if split is None:
+        return []
+    parts = Gathered(split[0], split[1], [1, 2], [1, 2])
+    return _weighed(layer, parts, [1], [2], ("above a line", "the line beneath"), LEFT_OUT)
+
+
+def _reaches_past(below: np.ndarray, above: np.ndarray) -> bool:
+    """Whether the ink ``below`` a cut reaches past the ink ``above`` it, on both sides, by more than
+    it is thick where it does (the median ink of those columns, where nothing of the digit is): a
+    line is long for its thickness, while the wider lower half of a letter or a digit (an
+    ampersand's loop, a 2's foot) reaches a little past its upper half."""
+    columns, reach = np.flatnonzero(above.any(axis=0)), np.flatnonzero(below.any(axis=0))
+    if columns.size == 0 or reach.size == 0:
+        return False
+    outside = np.ones(below.shape[1], bool)
+    outside[columns[0] : columns[-1] + 1] = False
+    ink = below[:, outside].sum(axis=0)
+    thickness = float(np.median(ink[ink > 0])) if (ink > 0).any() else math.inf
+    return min(columns[0] - reach[0], reach[-1] - columns[-1]) > thickness
+
+
+def _cut_above_a_line(keep: np.ndarray) -> int | None:
+    """The row of ``keep`` (a box of ink) at which a line beneath begins, or None. For a cut at a row
+    of the lower half, the line's overhang is how far the ink below reaches past the ink above on
+    its shorter side; it shrinks as the cut moves down, a row of the digit at a time, until the
+    line's top (its highest crest, or the higher end of a sloping line) joins the ink above, where
+    it falls most at once: that row, of those with an overhang and ink, the highest of equals."""
+    height, width = keep.shape
+    columns = np.arange(width)
+    lefts = np.where(keep, columns, width).min(axis=1)
+    rights = np.where(keep, columns, -1).max(axis=1)
+    rows = np.arange(max(1, height // 2), height)
+    left_above, right_above = np.minimum.accumulate(lefts)[rows - 1], np.maximum.accumulate(rights)[rows - 1]
+    left_below = np.minimum.accumulate(lefts[::-1])[::-1][rows]
+    right_below = np.maximum.accumulate(rights[::-1])[::-1][rows]
+    overhang = np.minimum(left_above - left_below, right_below - right_above)
+    drops = overhang[:-1] - overhang[1:]
+    valid = (overhang[:-1] > 0) & keep[rows[:-1]].any(axis=1)
+    if not valid.any():
+        return None
+    drops = np.where(valid, drops, -1)
+    return int(rows[int(np.argmax(drops))])
+
+
 def _weighed(
     layer: Layer,
     found: Gathered,
@@ -603,19 +671,35 @@ def _halves(layer: Layer, labels: np.ndarray, stats: np.ndarray, marks: list[int
     columns = keep.sum(axis=0)
     start = width // 4
     cut = start + int(np.argmin(columns[start : max(start + 1, 3 * width // 4)]))
-    parts = np.zeros_like(labels)
-    window = parts[top : top + height, left : left + width]
-    window[:, :cut][keep[:, :cut]] = 1
-    window[:, cut:][keep[:, cut:]] = 2
-    part_stats = np.zeros((3, stats.shape[1]), dtype=stats.dtype)
-    for part in (1, 2):
-        rows, cols = np.flatnonzero((window == part).any(axis=1)), np.flatnonzero((window == part).any(axis=0))
-        if rows.size == 0:
-            return []
-        part_stats[part, :4] = left + cols[0], top + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1
+    first = np.zeros_like(keep)
+    first[:, :cut] = keep[:, :cut]
+    split = _two_parts(labels.shape, (left, top), first, keep & ~first, stats.dtype)
+    if split is None:
+        return []
+    parts, part_stats = split
     halves = [crop(layer.ink, parts, part_stats, [part], f"{layer.name}, half of the mark", MARK) for part in (1, 2)]
     found = [half for half in halves if half is not None]
     return found if len(found) == 2 else []
+
+
+def _two_parts(
+    shape: tuple[int, ...], corner: tuple[int, int], first: np.ndarray, second: np.ndarray, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A page of ``shape`` labelled 1 where ``first`` is (a box of ink whose top left is at ``corner``)
+    and 2 where ``second`` is, with the two parts' boxes as stats; None if a part holds no ink."""
+    left, top = corner
+    parts = np.zeros(shape, np.int32)
+    window = parts[top : top + first.shape[0], left : left + first.shape[1]]
+    window[first] = 1
+    window[second] = 2
+    part_stats = np.zeros((3, 5), dtype=dtype)
+    for part, ink in ((1, first), (2, second)):
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        if rows.size == 0:
+            return None
+        part_stats[part, :4] = left + cols[0], top + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1
+        part_stats[part, 4] = int(ink.sum())
+    return parts, part_stats
 
 
 def propose(gray: np.ndarray) -> list[Candidate]:
@@ -641,6 +725,7 @@ def propose(gray: np.ndarray) -> list[Candidate]:
             proposed += inside_loops(layer, whole)
             proposed += darker_ink(layer)
             marks = without_each_mark(layer, first) + beside_a_gap(layer, first) + next_object(layer, whole)
+            marks += above_a_line(layer, first)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
     return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES] + marks

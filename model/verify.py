@@ -72,7 +72,9 @@ def choose(
     replaces a default reading that is a digit: a digit's second stroke is a mark too. The digit
     without a mark replaces it on the same terms as the darker ink only where the mark left out is no
     digit at all: an underline touching nothing but read with the digit as an 8 is no digit, while
-    the top of a 9's loop that came apart (a 4 without it) is some digit. The side of a gap is
+    the top of a 9's loop that came apart (a 4 without it) is some digit. The digit above a line
+    that touches it (its own reading, of the same tier) is weighed the same way, the part below as
+    the mark (an underline is no digit). The side of a gap is
     blocked where the model reads what lies across it as a digit at all (it is framed at the
     reading's scale, as a number's other digits would be written). The next object on the page (its
     own tier) is an alternative with no evidence to weigh. None of these replaces a default reading

@@ -11,8 +11,8 @@ candidates, read once after them; a development set since). With ``--sixth``, al
 (evaluation/sixth_conditions.py: frozen before the marks between and within, read once after them;
 a development set since). With ``--seventh``, also the seventh (evaluation/seventh_conditions.py:
 frozen in f6f804d, read once on 6380d03's digit finding; a development set since). With
-``--eighth``, also the eighth (evaluation/eighth_conditions.py: frozen before the thinnest-row cut,
-to be read once after it). Per condition:
+``--eighth``, also the eighth (evaluation/eighth_conditions.py: frozen in 65b9508, before the digit
+above a line; read once after it, in 1a81cf6; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fifth", action="store_true", help="also read the fifth set (held out until 06c79e6)")
     parser.add_argument("--sixth", action="store_true", help="also read the sixth set (read once, developed on since)")
     parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
-    parser.add_argument("--eighth", action="store_true", help="also read the eighth set (held out: read it once)")
+    parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

@@ -551,8 +551,8 @@ def above_a_line(layer: Layer, found: Gathered) -> list[Candidate]:
     line): the digit cut at a row of its lower half below which the ink reaches past the ink above
     on both sides, as a line beneath a word does, read without what lies below (tier LEFT_OUT), then
     what lies below, whole and cut in two (tier MARK), for model/verify.py to weigh as it weighs a
-    mark left out: a 2's own foot is a line beneath it too, and reads as one. [] where no row is such
-    a cut."""
+    mark left out. [] where no row is such a cut, or where what lies below does not reach past the
+    digit on both sides by more than its thickness (``_reaches_past``: a 2's foot, a loop)."""
     if not found.digit:
         return []
     left, top, right, bottom = _box(found.stats, found.digit)
@@ -562,9 +562,10 @@ def above_a_line(layer: Layer, found: Gathered) -> list[Candidate]:
         return []
     above = np.zeros_like(keep)
     above[:cut] = keep[:cut]
-    if not _reaches_past(keep & ~above, above):
+    below = keep & ~above
+    if not _reaches_past(below, above):
         return []
-    split = _two_parts(found.labels.shape, (left, top), above, keep & ~above, found.stats.dtype)
+    split = _two_parts(found.labels.shape, (left, top), above, below, found.stats.dtype)
     if split is None:
         return []
     parts = Gathered(split[0], split[1], [1, 2], [1, 2])

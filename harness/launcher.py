@@ -299,6 +299,13 @@ class Deployment:
         return {"Authorization": f"Bearer {keys[kind]['key']}"}
 
 
+def _head_and_tail(text: str, head: int = 3000, tail: int = 4000) -> str:
+    """A log's start (what went wrong first) and end (what it led to), for a failed start-up."""
+    if len(text) <= head + tail:
+        return text
+    return f"{text[:head]}\n[... {len(text) - head - tail} characters left out ...]\n{text[-tail:]}"
+
+
 @contextmanager
 def running_deployment(
     model_store: Path,
@@ -333,7 +340,7 @@ def running_deployment(
         yield Deployment(ports, tuple(children), ready, run_dir)
     except (RuntimeError, TimeoutError):
         for log in sorted(run_dir.rglob("*.log")):
-            print(f"===== {log} =====\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
+            print(f"===== {log} =====\n{_head_and_tail(log.read_text(errors='replace'))}", file=sys.stderr)
         raise
     finally:
         # The proxy first: it finishes the requests in flight while TorchServe still answers them.

@@ -61,6 +61,9 @@ class TorchServeKeys:
         if self.key_file is None:
             return False
         async with self._lock:
+            # Re-read the file whatever its timestamp: two writes within one tick of the file system's
+            # clock leave the same mtime, so a copy read between them would otherwise stay stale.
+            self._mtime_ns = -1
             if self.headers(kind) != refused:
                 return True  # rotated by an operator, or refreshed by a concurrent request
             api_key = self.key("API")
@@ -69,7 +72,14 @@ class TorchServeKeys:
             url = f"{self.management_url}/token?type={kind}"
             async with session.post(url, headers={"Authorization": f"Bearer {api_key}"}) as response:
                 if response.status != 200:
-                    logger.error("TorchServe refused to regenerate the %s key: HTTP %s", kind, response.status)
+                    answer = (await response.read())[:200]
+                    logger.error(
+                        "TorchServe refused to regenerate the %s key with the API key of %s: HTTP %s %r",
+                        kind,
+                        self.key_file,
+                        response.status,
+                        answer,
+                    )
                     return False
             logger.info("regenerated TorchServe's %s key (it had expired)", kind)
             self._mtime_ns = -1  # TorchServe has rewritten the file: read it whatever its timestamp

@@ -139,11 +139,13 @@ def page_curl(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     shade = 1 - rng.uniform(0.15, 0.4) * past**1.5
     map_x = np.tile(np.clip(source, 0, cols - 1), (rows, 1)).astype(np.float32)
     map_y = np.repeat(np.arange(rows, dtype=np.float32)[:, None], cols, axis=1)
-    curled = cv2.remap(sheet, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # The curl on the left instead: the sheet is mirrored for the bend and back after it, so that
+    # the digit is never mirrored (the first version mirrored the result, and half its digits read backwards).
+    left = rng.random() < 0.5
+    flat = sheet[:, ::-1] if left else sheet
+    curled = cv2.remap(np.ascontiguousarray(flat), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     curled *= shade[None, :, None].astype(np.float32)
-    if rng.random() < 0.5:
-        curled = curled[:, ::-1].copy()
-    return _lens(curled, rng)
+    return _lens(np.ascontiguousarray(curled[:, ::-1]) if left else curled, rng)
 
 
 def tilted_photo(pixels: np.ndarray, rng: np.random.Generator) -> bytes:

@@ -12,7 +12,8 @@ candidates, read once after them; a development set since). With ``--sixth``, al
 a development set since). With ``--seventh``, also the seventh (evaluation/seventh_conditions.py:
 frozen in f6f804d, read once on 6380d03's digit finding; a development set since). With
 ``--eighth``, also the eighth (evaluation/eighth_conditions.py: frozen in 65b9508, before the digit
-above a line; read once after it, in 1a81cf6; a development set since). Per condition:
+above a line; read once after it, in 1a81cf6; a development set since). With ``--ninth``, also the
+ninth (evaluation/ninth_conditions.py: frozen before any change it measures; read once). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -30,6 +31,7 @@ from evaluation.fifth_conditions import build_fifth
 from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
+from evaluation.ninth_conditions import build_ninth
 from evaluation.seventh_conditions import build_seventh
 from evaluation.sixth_conditions import build_sixth
 from evaluation.unseen_conditions import build_unseen
@@ -60,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sixth", action="store_true", help="also read the sixth set (read once, developed on since)")
     parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
     parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
+    parser.add_argument("--ninth", action="store_true", help="also read the ninth set (held out: read it once)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -80,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         table("seventh condition", build_seventh(pixels, labels))
     if args.eighth:
         table("eighth condition", build_eighth(pixels, labels))
+    if args.ninth:
+        table("ninth condition", build_ninth(pixels, labels))
 
 
 if __name__ == "__main__":

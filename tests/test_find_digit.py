@@ -17,6 +17,7 @@ from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
 from evaluation.imaging import encode
+from evaluation.ninth_conditions import NINTH, build_ninth
 from evaluation.seventh_conditions import SEVENTH, build_seventh
 from evaluation.sixth_conditions import SIXTH, build_sixth
 from evaluation.unseen_conditions import UNSEEN, build_unseen
@@ -339,8 +340,9 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
         (build_sixth, SIXTH),
         (build_seventh, SEVENTH),
         (build_eighth, EIGHTH),
+        (build_ninth, NINTH),
     ],
-    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth"],
+    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

@@ -1,4 +1,5 @@
-"""A ninth held-out set of everyday conditions, written and frozen before the change it measures.
+"""A ninth held-out set of everyday conditions, frozen in f160ce2 and read once on its digit finding
+(docs/accuracy.md); a development set since.
 
 The eighth held-out set (evaluation/eighth_conditions.py) was read once and is a development set now.
 This one is new code (its own paper, hand and camera) with conditions that no earlier set has, from

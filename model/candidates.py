@@ -3,8 +3,8 @@
 The image cannot tell a digit from what is around it (a form's box, a printed "6)", a sticky note's
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
-scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings and
-4 * MAX_MARKS + 10 looks at marks, gaps, other objects and a line beneath:
+scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings,
+4 * MAX_MARKS + 10 looks at marks, gaps, other objects and a line beneath, and MORE_LOOPS cells:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -18,7 +18,10 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
   scale; the candidate without them is proposed first, and the one with them beside it;
 - **the inside of a loop**: the ink inside a hole of the mask (a form's box, a frame, a ring drawn
-  around the answer, that the digit does not touch), in the page's likelier polarity;
+  around the answer, that the digit does not touch), in the page's likelier polarity; the
+  FIRST_LOOPS likeliest among the readings, and up to MORE_LOOPS more after the marks' candidates:
+  a table's printed words have more ink than the digit in its cell, so the model, not their order,
+  must choose among its cells;
 - **the darker ink**: where the mask holds two levels of ink (a highlighter's stripe, a receipt's grey
   print or a smudge, fainter than the pen, joined to the digit), Otsu's threshold within the mask
   keeps the darker level; proposed only when that ink is one group (a number's digits or a photo's
@@ -112,6 +115,11 @@ OTHER = 8  # the digit gathered from the page's next object (beside a struck-out
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
+# The closed loops (a form's box, a table's cell) proposed among the readings, and at most how many
+# more of a table's cells follow the marks' candidates: fourteen loops in all, a small table's cells
+# (the cost of each is one connected-components pass over the page).
+FIRST_LOOPS = 2
+MORE_LOOPS = 12
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
 # most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four, the next object one,
@@ -367,6 +375,15 @@ class Gathered:
     digit: list[int]  # the main component and its parts; [] where the pool is empty
 
 
+@dataclass(frozen=True)
+class Loop:
+    """The ink inside one closed loop, in the loop's box, and that box's left and top in the page."""
+
+    left: int
+    top: int
+    inside: np.ndarray
+
+
 def gathered(mask: np.ndarray) -> Gathered:
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     inner, touching = candidates(stats, mask.shape)
@@ -384,11 +401,11 @@ def from_mask(layer: Layer, found: Gathered, source: str) -> list[Candidate]:
     return [digit] if digit is not None else []
 
 
-def inside_loops(layer: Layer, page: Gathered) -> list[Candidate]:
-    """The ink inside each closed loop of the layer's mask with lines kept (a hole of it), as its own
-    candidate: a form's box, a table's cell, a frame or a hand-drawn ring around a digit that does not
-    touch it. A digit's own holes (a 0, an 8) hold no ink and propose nothing, and neither does a
-    loop holding nothing that would count as a part of ``page``'s gathered digit."""
+def loops_inside(layer: Layer, page: Gathered) -> list[Loop]:
+    """The ink inside each closed loop of the layer's mask with lines kept (a hole of it), likeliest
+    first: a form's box, a table's cell, a frame or a hand-drawn ring around a digit that does not
+    touch it. A digit's own holes (a 0, an 8) hold no ink, and a loop holding nothing that would
+    count as a part of ``page``'s gathered digit is no loop here."""
     mask = layer.loops
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
@@ -406,14 +423,19 @@ def inside_loops(layer: Layer, page: Gathered) -> list[Candidate]:
         _, _, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=8)
         parts = int((stats[1:, cv2.CC_STAT_AREA] >= least).sum())
         if parts:
-            loops.append((parts, -int(inside.sum()), left, top, inside))
-    # A table or squared paper is all boxes: the two whose ink is the fewest parts (a digit is one
+            loops.append((parts, -int(inside.sum()), Loop(left, top, inside)))
+    # A table or squared paper is all boxes: the ones whose ink is the fewest parts (a digit is one
     # or two strokes, a printed word several letters), then the most ink.
     loops.sort(key=lambda loop: loop[:2])
+    return [loop for _, _, loop in loops]
+
+
+def inside_loops(layer: Layer, loops: list[Loop]) -> list[Candidate]:
+    """Each of ``loops`` (:func:`loops_inside`) as its own candidate: the digit gathered from its ink."""
     found = []
-    for _, _, left, top, inside in loops[:2]:
-        canvas = np.zeros_like(mask)
-        canvas[top : top + inside.shape[0], left : left + inside.shape[1]] = inside
+    for loop in loops:
+        canvas = np.zeros_like(layer.loops)
+        canvas[loop.top : loop.top + loop.inside.shape[0], loop.left : loop.left + loop.inside.shape[1]] = loop.inside
         found += [replace(c, whole=False) for c in from_mask(layer, gathered(canvas), f"{layer.name}, inside a loop")]
     return found
 
@@ -713,6 +735,7 @@ def propose(gray: np.ndarray) -> list[Candidate]:
         layers = [replace(layers[1], tier=0), replace(layers[0], tier=1)]
     proposed: list[Candidate] = []
     marks: list[Candidate] = []
+    loops: list[Loop] = []
     for layer in layers:
         lines = straight_lines(layer.mask)
         # Straight lines are structure by what they are, so the reading without them comes first; the
@@ -723,10 +746,15 @@ def propose(gray: np.ndarray) -> list[Candidate]:
             proposed += from_mask(layer, first, f"{layer.name}, lines removed")
         proposed += from_mask(layer, whole, layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
-            proposed += inside_loops(layer, whole)
+            loops = loops_inside(layer, whole)
+            proposed += inside_loops(layer, loops[:FIRST_LOOPS])
             proposed += darker_ink(layer)
             marks = without_each_mark(layer, first) + beside_a_gap(layer, first) + next_object(layer, whole)
             marks += above_a_line(layer, first)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
+    readings = [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]
+    # A table holds more cells than a form's box or a ring, and a printed word in a cell has more ink
+    # than the digit: more of its cells follow, so that the model, not their order, chooses.
+    more = inside_loops(next(layer for layer in layers if layer.tier == 0), loops[FIRST_LOOPS:][:MORE_LOOPS])
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
-    return [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES] + marks
+    return readings + marks + [candidate for candidate in more if candidate.box not in unique]

@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings,
-4 * MAX_MARKS + 10 looks at marks, gaps, other objects and a line beneath, and MORE_LOOPS cells:
+4 * MAX_MARKS + 14 looks at marks, gaps, other objects and a line beneath, and MORE_LOOPS cells:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -42,7 +42,9 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   none of them a mark, gathered with the answer. The gathered group is cut at its widest gap
   between columns; the side holding the main component is proposed, and the other side beside it,
   whole and cut in two, framed at the reading's scale, so that model/verify.py can tell a label
-  from a number's other digits;
+  from a number's other digits; then the other way round, the far side as the reading and the main
+  component's side as the evidence: a first attempt struck out beside the answer, near enough to be
+  gathered with it, has more ink than the answer and holds the main component;
 - **the next object**: a page may hold a second object apart from the gathered digit (the answer
   beside a first attempt struck out and left far enough away not to be gathered with it). The digit
   gathered from the components left over is proposed, with the page's straight lines kept: an
@@ -112,6 +114,7 @@ BETWEEN = 5  # the gathered digit without the two marks either side of it (brack
 AROUND = 6  # the gathered digit without a component around it (a ring left open): an alternative
 SIDE = 7  # the gathered digit's one side of its widest gap (a printed label beside it): an alternative
 OTHER = 8  # the digit gathered from the page's next object (beside a struck-out attempt): an alternative
+FAR_SIDE = 9  # the other side of the widest gap (the answer beside a struck-out attempt): an alternative
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
@@ -122,7 +125,7 @@ FIRST_LOOPS = 2
 MORE_LOOPS = 12
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
-# most 4 * MAX_MARKS + 1 more candidates; the side of the widest gap adds four, the next object one,
+# most 4 * MAX_MARKS + 1 more candidates; the sides of the widest gap add eight, the next object one,
 # the digit above a line four.
 MAX_MARKS = 2
 
@@ -133,8 +136,8 @@ class Candidate:
     box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive) in the analysed image
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
     # 0: the likelier polarity; 1: the other; DARKER: its darker ink; LEFT_OUT: without a mark; MARK:
-    # that mark; BETWEEN, AROUND, SIDE: between marks, within one, beside a gap. All but 0 win as
-    # verify.py allows; MARK never does.
+    # that mark; BETWEEN, AROUND, SIDE, FAR_SIDE: between marks, within one, either side of a gap;
+    # OTHER: the next object. All but 0 win as verify.py allows; MARK never does.
     tier: int = 0
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
     # The side (in the ink's pixels) that MNIST's 20 px box stands for, if larger than the ink's own:
@@ -535,7 +538,9 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
     (tier SIDE), then the other side whole and cut in two (tier MARK), for model/verify.py to tell a
     label from a number's other digits. The other side is framed at the reading's scale, not its
     own: a number's digits are written at one size, so they look like digits there, while a label
-    printed smaller than the answer looks small. [] where no column is clear of ink."""
+    printed smaller than the answer looks small. Then the same the other way round (tier FAR_SIDE):
+    the answer beside a struck-out attempt that holds the main component. [] where no column is
+    clear of ink."""
     stats, chosen = found.stats, found.digit
     if len(chosen) < 2:
         return []
@@ -549,7 +554,10 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
     if widest <= 0:
         return []
     side, other = (order[split:], order[:split]) if chosen[0] in order[split:] else (order[:split], order[split:])
-    return _weighed(layer, found, side, other, ("beside a gap", "across the gap"), SIDE, at_reading_scale=True)
+    names = ("beside a gap", "across the gap")
+    return _weighed(layer, found, side, other, names, SIDE, True) + _weighed(
+        layer, found, other, side, names, FAR_SIDE, True
+    )
 
 
 def next_object(layer: Layer, found: Gathered) -> list[Candidate]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, LEFT_OUT, MARK, OTHER, SIDE
+from model.candidates import AROUND, BETWEEN, FAR_SIDE, LEFT_OUT, MARK, OTHER, SIDE
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -76,7 +76,11 @@ def choose(
     that touches it (its own reading, of the same tier) is weighed the same way, the part below as
     the mark (an underline is no digit). The side of a gap is
     blocked where the model reads what lies across it as a digit at all (it is framed at the
-    reading's scale, as a number's other digits would be written). The next object on the page (its
+    reading's scale, as a number's other digits would be written). The far side of the gap (its own
+    tier: the answer beside a struck-out attempt that holds the main component) is blocked where
+    the model reads the near side, or either of its halves, as a digit at all: a number's other
+    digits are digits, and of a number cut in two one half at least is; and where it reads as a 1: a
+    word's last letter or an edge in a photo is a 1 to the model. The next object on the page (its
     own tier) is an alternative with no evidence to weigh. None of these replaces a default reading
     that is a digit. When no default reading is a digit, an alternative wins only if the model is
     nearly certain of it: the best of several looks at a letter or a photo is more often digit-like
@@ -92,6 +96,7 @@ def choose(
         and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
         and not (tier == BETWEEN and _a_digit_between(k, scores, digits, refuse_below))
         and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
+        and not (tier == FAR_SIDE and _a_digit_near(k, scores, digits, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
@@ -107,7 +112,7 @@ def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_bel
     tiers never do."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
-    return tiers[k] not in (BETWEEN, AROUND, SIDE, OTHER)
+    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
@@ -125,6 +130,14 @@ def _a_digit_beside(k: int, scores: list[float], digits: Sequence[int], refuse_b
     may be the other digits of a number: the model reads it as a digit at all, or both its halves
     as digits and not both 1s."""
     return scores[k + 1] >= refuse_below or _a_digit(k + 1, scores, digits, refuse_below, a_one_counts=True)
+
+
+def _a_digit_near(k: int, scores: Sequence[float], digits: Sequence[int], refuse_below: float) -> bool:
+    """Whether candidate ``k``, the far side of a gap, may be no answer: the near side (the candidate
+    after it, then its two halves) or either half is a digit at all to the model (a number's other
+    digits are, and of a number cut in two one half at least is), or ``k`` itself is a 1, which any
+    lone stroke beside a word or in a photo is to the model."""
+    return digits[k] == 1 or any(score >= refuse_below for score in scores[k + 1 : k + 4])
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

@@ -26,6 +26,7 @@ from model.candidates import (
     AROUND,
     BETWEEN,
     DARKER,
+    FAR_SIDE,
     LEFT_OUT,
     MARK,
     OTHER,
@@ -681,6 +682,22 @@ def test_a_side_of_a_gap_wins_only_where_no_default_is_a_digit_and_the_other_sid
     assert choose([0.6, 0.999, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 1]) == 0  # a default digit
 
 
+def test_the_far_side_of_a_gap_wins_only_where_no_default_is_a_digit_and_the_near_side_is_none():
+    """The far side of the gap (FAR_SIDE: the answer beside a struck-out attempt that holds the main
+    component) is followed by the near side, whole and halved (MARK): it wins, near-certain, where no
+    default reading is a digit and the near side, whole and each half, is no digit at all (a number's
+    other digits are digits, and of a number cut in two one half at least is), and never as a 1 (a
+    word's last letter or an edge in a photo, beside the rest, is a 1 to the model)."""
+    tiers = (0, FAR_SIDE, MARK, MARK, MARK)
+    assert choose([0.2, 0.995, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 1  # a scribble
+    assert choose([0.2, 0.995, 0.6, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # a digit
+    assert choose([0.2, 0.995, 0.3, 0.2, 0.5], tiers, 0.4, digits=[8, 7, 4, 1, 8]) == 0  # "28", its 8
+    assert choose([0.2, 0.995, 0.3, 0.5, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # even a 1
+    assert choose([0.2, 0.999, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 1, 4, 1, 3]) == 0  # a lone stroke
+    assert choose([0.2, 0.95, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # not near-certain
+    assert choose([0.6, 0.999, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # a default digit
+
+
 def test_a_frame_side_scales_the_ink_as_the_larger_box_would():
     """Ink framed at a side twice its own is half as tall in MNIST's frame, centred as before."""
     ink = np.zeros((40, 20), np.float32)
@@ -724,11 +741,12 @@ def test_the_answer_beside_a_struck_out_attempt_is_read(index, mnist_pixels, mni
 @pytest.mark.parametrize("index", range(12))
 def test_the_answer_close_to_a_struck_out_attempt_is_read_or_refused(index, mnist_pixels, mnist_test, shipped_model):
     """Just beyond gathering (indices 1, 2, 3 and 5), the answer is the next object and read. Gathered
-    with its attempt (the others), it is refused: the attempt has more ink than the answer, so it is
-    no mark to leave out (docs/accuracy.md, the digit beside a larger part, tried and not kept). Never
-    a wrong digit."""
+    with its attempt (the others), the attempt has more ink than the answer, so it is no mark to leave
+    out; the answer is the far side of their gap (FAR_SIDE), read where the attempt, whole and both
+    its halves, is no digit at all to the model (indices 0 and 11; before it, refused), and refused
+    where it is some digit. Never a wrong digit."""
     data = jpeg(struck_out(mnist_pixels[index], mnist_pixels[(index + 1) % 12], index, apart=26))
-    if index in (1, 2, 3, 5):
+    if index in (0, 1, 2, 3, 5, 11):
         assert_found(data, mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
     else:
         assert answer(data, shipped_model) is None

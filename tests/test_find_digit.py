@@ -75,11 +75,14 @@ def digit_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def read(data: bytes, model) -> tuple[int, tuple[int, int, int, int]]:
-    """The digit the service answers for a file and the box of the candidate it chose."""
+    """The digit the service answers for a file (-1 where it refuses it as "not a digit") and the box
+    of the candidate it chose."""
     found = preprocess_upload(data)
+    calibration = Calibration.beside(WEIGHTS)
     with torch.inference_mode():
-        reading = read_uploads([found], model, Calibration.beside(WEIGHTS))[0]
-    return int(reading.probabilities.argmax()), found.box(reading.chosen)
+        reading = read_uploads([found], model, calibration)[0]
+    refused = float(reading.probabilities.max()) < calibration.refuse_below
+    return (-1 if refused else int(reading.probabilities.argmax())), found.box(reading.chosen)
 
 
 def assert_found(data: bytes, pixels: np.ndarray, label: int, model, tolerance: int = 3 * SCALE) -> None:

@@ -763,6 +763,6 @@ def propose(gray: np.ndarray) -> list[Candidate]:
     readings = [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]
     # A table holds more cells than a form's box or a ring, and a printed word in a cell has more ink
     # than the digit: more of its cells follow, so that the model, not their order, chooses.
-    more = inside_loops(next(layer for layer in layers if layer.tier == 0), loops[FIRST_LOOPS:][:MORE_LOOPS])
+    more = inside_loops(layers[0], loops[FIRST_LOOPS:][:MORE_LOOPS])  # layers[0] is the likelier polarity
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
     return readings + marks + [candidate for candidate in more if candidate.box not in unique]

@@ -81,7 +81,7 @@ def read(data: bytes, model) -> tuple[int, tuple[int, int, int, int]]:
     calibration = Calibration.beside(WEIGHTS)
     with torch.inference_mode():
         reading = read_uploads([found], model, calibration)[0]
-    refused = float(reading.probabilities.max()) < calibration.refuse_below
+    refused = bool(calibration.refused(reading.probabilities.unsqueeze(0)))
     return (-1 if refused else int(reading.probabilities.argmax())), found.box(reading.chosen)
 
 
@@ -242,10 +242,8 @@ def test_a_ring_drawn_around_the_answer_is_left_out(index, mnist_pixels, mnist_t
 
 def answer(data: bytes, model) -> int | None:
     """The digit the service answers for ``data``; None if it refuses it as "not a digit"."""
-    calibration = Calibration.beside(WEIGHTS)
-    with torch.inference_mode():
-        probabilities = read_uploads([preprocess_upload(data)], model, calibration)[0].probabilities
-    return int(probabilities.argmax()) if float(probabilities.max()) >= calibration.refuse_below else None
+    digit, _ = read(data, model)
+    return None if digit == -1 else digit
 
 
 def pen_over(sheet: np.ndarray, pixels: np.ndarray) -> np.ndarray:
@@ -851,10 +849,6 @@ WORDED = tuple(i for i in range(12) if i not in (7, 8))
 @pytest.mark.parametrize("index", WORDED)
 def test_a_digit_among_a_tables_printed_words_is_read(index, mnist_pixels, mnist_test, shipped_model):
     sheet, (left, top, right, bottom) = worded_table(mnist_pixels[index], index)
-    found = preprocess_upload(jpeg(sheet))
-    with torch.inference_mode():
-        reading = read_uploads([found], shipped_model, Calibration.beside(WEIGHTS))[0]
-    assert int(reading.probabilities.argmax()) == int(mnist_test.labels[index])
-    assert not Calibration.beside(WEIGHTS).refused(reading.probabilities.unsqueeze(0)).item()
-    box = found.box(reading.chosen)
+    digit, box = read(jpeg(sheet), shipped_model)  # -1 where refused
+    assert digit == int(mnist_test.labels[index])
     assert left <= box[0] and top <= box[1] and box[2] <= right and box[3] <= bottom, box

@@ -14,7 +14,8 @@ frozen in f6f804d, read once on 6380d03's digit finding; a development set since
 ``--eighth``, also the eighth (evaluation/eighth_conditions.py: frozen in 65b9508, before the digit
 above a line; read once after it, in 1a81cf6; a development set since). With ``--ninth``, also the
 ninth (evaluation/ninth_conditions.py: frozen in f160ce2, read once on its digit finding; a
-development set since). Per condition:
+development set since). With ``--tenth``, also the tenth (evaluation/tenth_conditions.py: frozen
+unread before the next change, to be read once after it). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -35,6 +36,7 @@ from evaluation.heldout_conditions import build_heldout
 from evaluation.ninth_conditions import build_ninth
 from evaluation.seventh_conditions import build_seventh
 from evaluation.sixth_conditions import build_sixth
+from evaluation.tenth_conditions import build_tenth
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
 from scripts.evaluate_uploads import offline_readings
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
     parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
     parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
+    parser.add_argument("--tenth", action="store_true", help="also read the tenth set (held out: read it once)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         table("eighth condition", build_eighth(pixels, labels))
     if args.ninth:
         table("ninth condition", build_ninth(pixels, labels))
+    if args.tenth:
+        table("tenth condition", build_tenth(pixels, labels))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from evaluation.imaging import encode
 from evaluation.ninth_conditions import NINTH, build_ninth
 from evaluation.seventh_conditions import SEVENTH, build_seventh
 from evaluation.sixth_conditions import SIXTH, build_sixth
+from evaluation.tenth_conditions import TENTH, build_tenth
 from evaluation.unseen_conditions import UNSEEN, build_unseen
 from model.calibration import Calibration
 from model.candidates import (
@@ -344,8 +345,9 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
         (build_seventh, SEVENTH),
         (build_eighth, EIGHTH),
         (build_ninth, NINTH),
+        (build_tenth, TENTH),
     ],
-    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"],
+    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings,
-4 * MAX_MARKS + 14 looks at marks, gaps, other objects and a line beneath, and MORE_LOOPS cells:
+4 * MAX_MARKS + 18 looks at marks, gaps, other objects and a line beneath, and MORE_LOOPS cells:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -34,6 +34,10 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   largest of its components that may be marks in turn, and the component left out is proposed beside
   it, whole and cut in two at its thinnest column, so that model/verify.py can tell a mark from the
   other digits of a number (a number's digits touch, and then only the halves show it);
+- **the digit beside more ink**: a pen lying on the page or a first attempt struck out has more ink
+  than the digit, so it is no mark; where one component outweighs all the rest and the rest lies
+  beside it (not mostly within its box, as an icon's detail does), the rest is proposed without it,
+  and it beside it, whole and cut in two, for model/verify.py to weigh;
 - **the digit between two marks**: where those two components lie on either side of the rest (a
   pair of brackets), the rest without both;
 - **the digit within a mark**: where the rest lies within a component's box (a ring drawn around
@@ -115,6 +119,10 @@ AROUND = 6  # the gathered digit without a component around it (a ring left open
 SIDE = 7  # the gathered digit's one side of its widest gap (a printed label beside it): an alternative
 OTHER = 8  # the digit gathered from the page's next object (beside a struck-out attempt): an alternative
 FAR_SIDE = 9  # the other side of the widest gap (the answer beside a struck-out attempt): an alternative
+LESSER = 10  # the gathered digit without a component that outweighs the rest of it (a pen lying beside it)
+# One number's digits are written at one size: ink at least this many times the size of a digit (its
+# longer side) is no other digit of its number (a pen lying beside the answer).
+NUMBER_SIZES = 2
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
@@ -125,8 +133,8 @@ FIRST_LOOPS = 2
 MORE_LOOPS = 12
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
-# most 4 * MAX_MARKS + 1 more candidates; the sides of the widest gap add eight, the next object one,
-# the digit above a line four.
+# most 4 * MAX_MARKS + 1 more candidates, and four for a component that outweighs the rest; the sides
+# of the widest gap add eight, the next object one, the digit above a line four.
 MAX_MARKS = 2
 
 
@@ -137,7 +145,7 @@ class Candidate:
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
     # 0: the likelier polarity; 1: the other; DARKER: its darker ink; LEFT_OUT: without a mark; MARK:
     # that mark; BETWEEN, AROUND, SIDE, FAR_SIDE: between marks, within one, either side of a gap;
-    # OTHER: the next object. All but 0 win as verify.py allows; MARK never does.
+    # OTHER: the next object; LESSER: beside more ink. All but 0 win as verify.py allows; MARK never does.
     tier: int = 0
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
     # The side (in the ink's pixels) that MNIST's 20 px box stands for, if larger than the ink's own:
@@ -494,9 +502,10 @@ def darker_ink(layer: Layer) -> list[Candidate]:
 def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
     """The digit gathered from a mask without each of the MAX_MARKS largest of its components that
     may be marks, in turn, each followed by the component left out and its two halves (tier MARK),
-    or, for a component around the rest, the rest alone (tier AROUND); then, where two marks lie on
-    either side of the rest (a pair of brackets), the rest without both (tier BETWEEN). None for a
-    one-component digit."""
+    or, for a component around the rest, the rest alone (tier AROUND), or, for the one component
+    that outweighs all the rest, the rest without it, then it whole and halved (tier LESSER, not
+    counted among the marks); then, where two marks lie on either side of the rest (a pair of
+    brackets), the rest without both (tier BETWEEN). None for a one-component digit."""
     labels, stats, chosen = found.labels, found.stats, found.digit
     if len(chosen) < 2:
         return []
@@ -516,9 +525,15 @@ def without_each_mark(layer: Layer, found: Gathered) -> list[Candidate]:
             looked += 1
             continue
         # A mark annotates the digit: it is beside it (not within it, as a face's eye or a play button's
-        # triangle is within its figure) and has less ink than it (a pen lying on the page or a
-        # struck-out attempt has more, and is left to the other readings).
-        if _within(_box(stats, [mark]), _box(stats, rest)) or stats[mark, 4] > stats[rest, 4].sum():
+        # triangle is within its figure) and has less ink than it. A component with more ink than all
+        # the rest (a pen lying on the page, a struck-out attempt) is no mark: the rest is read
+        # without it as its own alternative (LESSER), weighed by what the model reads it as.
+        if _within(_box(stats, [mark]), _box(stats, rest)):
+            continue
+        if stats[mark, 4] > stats[rest, 4].sum():
+            # Beside it, not over it: an icon's detail lies within the icon's box.
+            if not _mostly_within(_box(stats, rest), _box(stats, [mark])):
+                proposed += _weighed(layer, found, rest, [mark], ("beside more ink", "the more ink"), LESSER)
             continue
         weighed = _weighed(layer, found, rest, [mark], ("without a mark", "the mark left out"), LEFT_OUT)
         if weighed:
@@ -685,6 +700,13 @@ def _box(stats: np.ndarray, labels: list[int]) -> tuple[int, int, int, int]:
         int((boxes[:, 0] + boxes[:, 2]).max()),
         int((boxes[:, 1] + boxes[:, 3]).max()),
     )
+
+
+def _mostly_within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    """Whether more than half of box ``inner``'s area lies within box ``outer``."""
+    across = max(0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
+    down = max(0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
+    return 2 * across * down > (inner[2] - inner[0]) * (inner[3] - inner[1])
 
 
 def _within(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:

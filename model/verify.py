@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, FAR_SIDE, LEFT_OUT, MARK, OTHER, SIDE
+from model.candidates import AROUND, BETWEEN, FAR_SIDE, LEFT_OUT, LESSER, MARK, NUMBER_SIZES, OTHER, SIDE
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -55,9 +55,10 @@ def choose(
     refuse_below: float,
     defaults: int = 1,
     digits: Sequence[int] = (),
+    sides: Sequence[int] = (),
 ) -> int:
     """Which candidate the service reads (``digits``: each candidate's likeliest digit, read for the
-    marks' candidates).
+    marks' candidates; ``sides``: each one's longer side in the upload, for the digit beside more ink).
 
     The first ``defaults`` candidates are the image's default readings: the page's likelier polarity,
     the digit with its neighbours, without the page's straight lines and with them (a form's box is
@@ -82,10 +83,15 @@ def choose(
     digits are digits, and of a number cut in two one half at least is; and where it reads as a 1: a
     word's last letter or an edge in a photo is a 1 to the model. The next object on the page (its
     own tier) is an alternative with no evidence to weigh. None of these replaces a default reading
-    that is a digit. When no default reading is a digit, an alternative wins only if the model is
-    nearly certain of it: the best of several looks at a letter or a photo is more often digit-like
-    than one look, and that must not turn a refusal into a confident digit. A candidate of tier MARK
-    is never the answer.
+    that is a digit. The digit beside more ink (its own tier: a pen lying on the page, a struck-out
+    attempt) is blocked where the more ink or either of its halves is a digit at all, as the far side
+    of a gap is, with one exception, and where it reads as a 1: the more ink read as a 1 and at least
+    twice the reading's size (``sides``: each candidate's longer side) is no digit of its number (a
+    pen is a 1 to the model; one number's digits are written at one size). Its halves are weighed
+    still: three digits that touch are also more than twice one digit's size. When no default reading
+    is a digit, an alternative wins only if the model is nearly certain of it: the best of several
+    looks at a letter or a photo is more often digit-like than one look, and that must not turn a
+    refusal into a confident digit. A candidate of tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0
@@ -97,6 +103,7 @@ def choose(
         and not (tier == BETWEEN and _a_digit_between(k, scores, digits, refuse_below))
         and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
         and not (tier == FAR_SIDE and _a_digit_near(k, scores, digits, refuse_below))
+        and not (tier == LESSER and _a_digit_or_more(k, scores, digits, sides, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
@@ -112,7 +119,7 @@ def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_bel
     tiers never do."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
-    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER)
+    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER, LESSER)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
@@ -138,6 +145,22 @@ def _a_digit_near(k: int, scores: Sequence[float], digits: Sequence[int], refuse
     digits are, and of a number cut in two one half at least is), or ``k`` itself is a 1, which any
     lone stroke beside a word or in a photo is to the model."""
     return digits[k] == 1 or any(score >= refuse_below for score in scores[k + 1 : k + 4])
+
+
+def _a_digit_or_more(
+    k: int, scores: Sequence[float], digits: Sequence[int], sides: Sequence[int], refuse_below: float
+) -> bool:
+    """Whether candidate ``k``, the digit beside more ink, may be no answer: it is a 1 (a stroke of a
+    picture beside its larger part is one to the model); the more ink is a digit at all, unless a 1
+    at least twice ``k``'s size (a pen lying beside it); or either half of it is a digit other than
+    a 1 (two or three digits touching, however wide, show in their halves; a pen's halves are 1s)."""
+    if digits[k] == 1:
+        return True
+    more, halves = k + 1, (k + 2, k + 3)
+    pen = digits[more] == 1 and len(sides) > more and sides[more] >= NUMBER_SIZES * sides[k]
+    if scores[more] >= refuse_below and not pen:
+        return True
+    return any(scores[half] >= refuse_below and digits[half] != 1 for half in halves)
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
@@ -167,7 +190,8 @@ def read(items: list[Preprocessed], probabilities: torch.Tensor, refuse_below: f
     for item in items:
         scores = every_score[row : row + len(item.tensors)]
         digits = every_digit[row : row + len(item.tensors)]
-        chosen = choose(scores, item.tiers, refuse_below, item.defaults, digits)
+        sides = [max(right - left, bottom - top) for left, top, right, bottom in item.found_boxes or ()]
+        chosen = choose(scores, item.tiers, refuse_below, item.defaults, digits, sides)
         rows.append(row + chosen)
         choices.append((chosen, tuple(scores)))
         row += len(item.tensors)

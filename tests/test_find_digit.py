@@ -29,6 +29,7 @@ from model.candidates import (
     DARKER,
     FAR_SIDE,
     LEFT_OUT,
+    LESSER,
     MARK,
     OTHER,
     SIDE,
@@ -475,6 +476,57 @@ def test_a_mark_with_more_ink_than_the_digit_is_not_left_out(mnist_pixels, shipp
     assert answer(jpeg(marked(mnist_pixels[2], "arrow", 2)), shipped_model) is None
 
 
+def pen_beside(pixels: np.ndarray, index: int) -> np.ndarray:
+    """The digit on the page with a pen lying beside it, near enough to be gathered with it: a dark
+    bar 2.2 times the digit's height and a quarter as thick, with a lighter shine along it, to the
+    digit's left, to its right or above it (by ``index``)."""
+    sheet = page(pixels)
+    left, top, right, bottom = digit_box(pixels)
+    middle_x, middle_y = (left + right) // 2, (top + bottom) // 2
+    half = round(1.1 * (bottom - top))
+    where = index % 3
+    if where == 2:
+        ends = ((middle_x - half, top - 70), (middle_x + half, top - 70))
+    else:
+        x = left - 75 if where == 0 else right + 75
+        ends = ((x, middle_y - half), (x, middle_y + half))
+    cv2.line(sheet, *ends, 0.15, 40, cv2.LINE_AA)
+    shine = tuple((x + 6, y) if where < 2 else (x, y - 6) for x, y in ends)
+    cv2.line(sheet, *shine, 0.55, 4, cv2.LINE_AA)
+    return sheet
+
+
+# The pen has more ink than the digit, so it is no mark to leave out; the digit beside it (LESSER) is
+# read where the model is near-certain of it and no default reading is a digit. Before it, only the
+# 4 of index 4 was read, with the pen in its box. The pen to the right of the 2, 9 and 0 (indices 1,
+# 7, 10) makes a near-certain 4 of the default reading; beside more ink a 1 is never the answer
+# (indices 2 and 5); the 5 under the pen (index 8) is read at 0.91.
+PEN_BESIDE = (0, 3, 6, 9, 11)
+
+
+@pytest.mark.parametrize("index", PEN_BESIDE)
+def test_a_digit_beside_a_pen_lying_on_the_page_is_read(index, mnist_pixels, mnist_test, shipped_model):
+    data = jpeg(pen_beside(mnist_pixels[index], index))
+    assert_found(data, mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+
+
+def test_the_digit_beside_more_ink_wins_only_where_the_more_ink_is_no_other_digit():
+    """The digit beside more ink (LESSER), followed by the more ink and its halves (MARK): near-certain,
+    where no default is a digit, it wins unless it is a 1, the more ink is a digit at all (a 1 only
+    counts when under twice the reading's size: a pen is a 1 to the model), or a half is a digit other
+    than a 1 (digits touching)."""
+    tiers = (0, LESSER, MARK, MARK, MARK)
+    pen = [200, 160, 400, 200, 200]  # each candidate's longer side: the more ink 2.5 times the reading
+    alike = [200, 160, 300, 150, 150]  # the more ink under twice the reading's size
+    assert choose([0.2, 0.999, 1.0, 0.99, 0.99], tiers, 0.4, 1, [4, 3, 1, 1, 1], pen) == 1  # a pen
+    assert choose([0.2, 0.999, 1.0, 0.99, 0.99], tiers, 0.4, 1, [4, 3, 1, 1, 1], alike) == 0  # a number's 1
+    assert choose([0.1, 0.999, 0.15, 0.2, 0.3], tiers, 0.4, 1, [8, 3, 8, 1, 2], alike) == 1  # struck out
+    assert choose([0.1, 0.999, 0.15, 0.99, 0.2], tiers, 0.4, 1, [8, 3, 8, 2, 1], pen) == 0  # digits touching
+    assert choose([0.1, 0.999, 0.15, 0.2, 0.2], tiers, 0.4, 1, [8, 1, 8, 7, 7], alike) == 0  # a 1
+    assert choose([0.1, 0.95, 0.15, 0.2, 0.2], tiers, 0.4, 1, [8, 3, 8, 7, 7], alike) == 0  # not near-certain
+    assert choose([0.6, 0.999, 0.15, 0.2, 0.2], tiers, 0.4, 1, [4, 3, 8, 7, 7], alike) == 0  # a default digit
+
+
 def test_a_number_whose_digits_touch_stays_refused(mnist_pixels, shipped_model):
     """A 7 beside a 2 and a 1 that touch: without the touching pair the 7 is near-certain, and the pair
     alone is not a digit, but one of its halves is (model/verify.py), so the page stays a number."""
@@ -746,10 +798,11 @@ def test_the_answer_close_to_a_struck_out_attempt_is_read_or_refused(index, mnis
     """Just beyond gathering (indices 1, 2, 3 and 5), the answer is the next object and read. Gathered
     with its attempt (the others), the attempt has more ink than the answer, so it is no mark to leave
     out; the answer is the far side of their gap (FAR_SIDE), read where the attempt, whole and both
-    its halves, is no digit at all to the model (indices 0 and 11; before it, refused), and refused
-    where it is some digit. Never a wrong digit."""
+    its halves, is no digit at all to the model (indices 0 and 11; before it, refused), or the digit
+    beside more ink (LESSER: index 10, the attempt no digit, nor a half of it other than a 1), and
+    refused where it is some digit. Never a wrong digit."""
     data = jpeg(struck_out(mnist_pixels[index], mnist_pixels[(index + 1) % 12], index, apart=26))
-    if index in (0, 1, 2, 3, 5, 11):
+    if index in (0, 1, 2, 3, 5, 10, 11):
         assert_found(data, mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
     else:
         assert answer(data, shipped_model) is None

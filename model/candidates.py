@@ -4,7 +4,7 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings,
-4 * MAX_MARKS + 18 looks at marks, gaps, other objects and a line beneath, and MORE_LOOPS cells:
+4 * MAX_MARKS + 22 looks at marks, gaps, other objects, a line beneath and smaller ink, and MORE_LOOPS cells:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -38,6 +38,10 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   than the digit, so it is no mark; where one component outweighs all the rest and the rest lies
   beside it (not mostly within its box, as an icon's detail does), the rest is proposed without it,
   and it beside it, whole and cut in two, for model/verify.py to weigh;
+- **the digit among smaller ink**: a receipt's or a form's print is many components, each far
+  smaller than the handwritten digit, gathered with it; where every other component is under half
+  the largest one's size and they lie around it, the largest is proposed alone, and the others beside
+  it, whole and cut in two, for model/verify.py to weigh;
 - **the digit between two marks**: where those two components lie on either side of the rest (a
   pair of brackets), the rest without both;
 - **the digit within a mark**: where the rest lies within a component's box (a ring drawn around
@@ -120,8 +124,10 @@ SIDE = 7  # the gathered digit's one side of its widest gap (a printed label bes
 OTHER = 8  # the digit gathered from the page's next object (beside a struck-out attempt): an alternative
 FAR_SIDE = 9  # the other side of the widest gap (the answer beside a struck-out attempt): an alternative
 LESSER = 10  # the gathered digit without a component that outweighs the rest of it (a pen lying beside it)
+SMALLER = 11  # the gathered digit's largest component alone, all the rest under half its size (print)
 # One number's digits are written at one size: ink at least this many times the size of a digit (its
-# longer side) is no other digit of its number (a pen lying beside the answer).
+# longer side) is no other digit of its number (a pen lying beside the answer), and neither is ink
+# under its 1 / NUMBER_SIZES (a receipt's print around it).
 NUMBER_SIZES = 2
 # At most this many candidates per image: two polarities, each with and without straight lines, the
 # inside of boxes and the darker ink.
@@ -134,7 +140,7 @@ MORE_LOOPS = 12
 # The gathered digit is proposed without each of this many of its components (the largest that may be
 # marks), each with the three looks at what was left out, then without both where they enclose it: at
 # most 4 * MAX_MARKS + 1 more candidates, and four for a component that outweighs the rest; the sides
-# of the widest gap add eight, the next object one, the digit above a line four.
+# of the widest gap add eight, the next object one, the digit above a line four, among smaller ink four.
 MAX_MARKS = 2
 
 
@@ -145,7 +151,8 @@ class Candidate:
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
     # 0: the likelier polarity; 1: the other; DARKER: its darker ink; LEFT_OUT: without a mark; MARK:
     # that mark; BETWEEN, AROUND, SIDE, FAR_SIDE: between marks, within one, either side of a gap;
-    # OTHER: the next object; LESSER: beside more ink. All but 0 win as verify.py allows; MARK never does.
+    # OTHER: the next object; LESSER: beside more ink; SMALLER: among smaller ink. All but 0 win as
+    # verify.py allows; MARK never does.
     tier: int = 0
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
     # The side (in the ink's pixels) that MNIST's 20 px box stands for, if larger than the ink's own:
@@ -575,6 +582,28 @@ def beside_a_gap(layer: Layer, found: Gathered) -> list[Candidate]:
     )
 
 
+def among_smaller(layer: Layer, found: Gathered) -> list[Candidate]:
+    """The gathered digit's largest component alone (tier SMALLER), where every other one is under
+    1 / NUMBER_SIZES of its size (its longer side) and they lie around it, not mostly within its box:
+    a receipt's or a form's print around a handwritten digit is gathered with it, and is no digit of
+    its number. Then the others, whole and cut in two (tier MARK), for model/verify.py to weigh. []
+    where the digit is one component, another one is of its size, or they lie within it."""
+    stats, chosen = found.stats, found.digit
+    if len(chosen) < 2:
+        return []
+    sides = {
+        label: max(int(stats[label, cv2.CC_STAT_WIDTH]), int(stats[label, cv2.CC_STAT_HEIGHT])) for label in chosen
+    }
+    largest = max(chosen, key=sides.__getitem__)
+    rest = [label for label in chosen if label != largest]
+    if NUMBER_SIZES * max(sides[label] for label in rest) >= sides[largest]:
+        return []
+    # Around it, not within it: a figure's own detail (a play button's triangle) lies within its box.
+    if _mostly_within(_box(stats, rest), _box(stats, [largest])):
+        return []
+    return _weighed(layer, found, [largest], rest, ("among smaller ink", "the smaller ink"), SMALLER)
+
+
 def next_object(layer: Layer, found: Gathered) -> list[Candidate]:
     """The digit gathered from the components of ``found``'s pool outside its gathered digit, those
     big enough to count as parts of it (tier OTHER): the answer beside a struck-out attempt. [] where
@@ -780,7 +809,7 @@ def propose(gray: np.ndarray) -> list[Candidate]:
             proposed += inside_loops(layer, loops[:FIRST_LOOPS])
             proposed += darker_ink(layer)
             marks = without_each_mark(layer, first) + beside_a_gap(layer, first) + next_object(layer, whole)
-            marks += above_a_line(layer, first)
+            marks += above_a_line(layer, first) + among_smaller(layer, first)
     unique = {candidate.box: candidate for candidate in reversed(proposed)}  # the first of equal boxes
     readings = [candidate for candidate in proposed if unique[candidate.box] is candidate][:MAX_CANDIDATES]
     # A table holds more cells than a form's box or a ring, and a printed word in a cell has more ink

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, FAR_SIDE, LEFT_OUT, LESSER, MARK, NUMBER_SIZES, OTHER, SIDE
+from model.candidates import AROUND, BETWEEN, FAR_SIDE, LEFT_OUT, LESSER, MARK, NUMBER_SIZES, OTHER, SIDE, SMALLER
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -88,10 +88,14 @@ def choose(
     of a gap is, with one exception, and where it reads as a 1: the more ink read as a 1 and at least
     twice the reading's size (``sides``: each candidate's longer side) is no digit of its number (a
     pen is a 1 to the model; one number's digits are written at one size). Its halves are weighed
-    still: three digits that touch are also more than twice one digit's size. When no default reading
-    is a digit, an alternative wins only if the model is nearly certain of it: the best of several
-    looks at a letter or a photo is more often digit-like than one look, and that must not turn a
-    refusal into a confident digit. A candidate of tier MARK is never the answer.
+    still: three digits that touch are also more than twice one digit's size. The digit among smaller
+    ink (its own tier: a receipt's print around the digit) is blocked where that ink or either of its
+    halves is a digit at all, and where it reads as a 1; it may replace a default reading that is a
+    digit, on the terms of the other polarity: print gathered with the digit makes some digit of it,
+    not a near-certain one. When no default reading is a digit, an alternative wins only if the
+    model is nearly certain of it: the best of several looks at a letter or a photo is more often
+    digit-like than one look, and that must not turn a refusal into a confident digit. A candidate of
+    tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0
@@ -104,6 +108,7 @@ def choose(
         and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
         and not (tier == FAR_SIDE and _a_digit_near(k, scores, digits, refuse_below))
         and not (tier == LESSER and _a_digit_or_more(k, scores, digits, sides, refuse_below))
+        and not (tier == SMALLER and _a_digit_among(k, scores, digits, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
@@ -115,8 +120,9 @@ def choose(
 
 def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_below: float) -> bool:
     """Whether candidate ``k`` may replace a default reading that is a digit: the other polarity and
-    the darker ink may; the digit without a mark may where the mark is no digit at all; the other
-    tiers never do."""
+    the darker ink may; the digit without a mark may where the mark is no digit at all, and the digit
+    among smaller ink may (it is blocked wherever that ink is a digit at all); the other tiers never
+    do."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
     return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER, LESSER)
@@ -161,6 +167,13 @@ def _a_digit_or_more(
     if scores[more] >= refuse_below and not pen:
         return True
     return any(scores[half] >= refuse_below and digits[half] != 1 for half in halves)
+
+
+def _a_digit_among(k: int, scores: Sequence[float], digits: Sequence[int], refuse_below: float) -> bool:
+    """Whether candidate ``k``, the digit among smaller ink, may be no answer: it is a 1 (a long edge
+    among a photo's specks is one to the model), or the smaller ink, whole or either half, is a digit
+    at all (a digit's own parts, or the other digits of a number written small, may be)."""
+    return digits[k] == 1 or any(score >= refuse_below for score in scores[k + 1 : k + 4])
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

@@ -33,6 +33,7 @@ from model.candidates import (
     MARK,
     OTHER,
     SIDE,
+    SMALLER,
     Layer,
     _cut_above_a_line,
     _reaches_past,
@@ -566,12 +567,56 @@ def test_the_digit_without_a_mark_replaces_a_default_digit_only_where_the_mark_i
 
 def test_a_mark_within_the_figure_is_not_left_out():
     """A play button's triangle lies within its circle: it is the figure's own, not a mark beside a
-    digit, so the circle without it (a 0 to the model) is not proposed."""
+    digit nor print around one, so the circle without it (a 0 to the model) is not proposed."""
     sheet = np.full((HEIGHT, WIDTH), 0.9, np.float32)
     cv2.circle(sheet, (400, 300), 120, 0.1, 14, cv2.LINE_AA)
     cv2.fillPoly(sheet, [np.array([[360, 240], [360, 360], [460, 300]])], 0.1, cv2.LINE_AA)
-    assert "dark ink" in preprocess_upload(jpeg(sheet)).sources
-    assert not any("without a mark" in source for source in preprocess_upload(jpeg(sheet)).sources)
+    sources = preprocess_upload(jpeg(sheet)).sources
+    assert "dark ink" in sources
+    assert not any("without a mark" in source or "among smaller ink" in source for source in sources)
+
+
+RECEIPT_ITEMS = ("TEA", "SOUP", "BAGEL", "TOTAL", "TAX", "JUICE")
+
+
+def on_a_receipt(pixels: np.ndarray, index: int) -> np.ndarray:
+    """The digit written on a receipt: two printed lines above it and two below, each an item and a
+    price in the pen's darkness, near enough to be gathered with it, printed far smaller than it."""
+    sheet = page(pixels)
+    _, top, _, bottom = digit_box(pixels)
+    for k, y in enumerate((top - 75, top - 45, bottom + 40, bottom + 70)):
+        price = f"{(index * 7 + k * 13) % 30 + 1}.{(index * 11 + k * 29) % 100:02d}"
+        item = RECEIPT_ITEMS[(index + k) % len(RECEIPT_ITEMS)]
+        for text, x in ((item, 300), (price, 640)):
+            cv2.putText(sheet, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0.15, 2, cv2.LINE_AA)
+    return sheet
+
+
+# The print is many components, each far under half the digit's size: the digit alone (SMALLER) is
+# read where the print, whole and halved, is no digit at all. Before it, all twelve were refused. A
+# 1 among smaller ink is never the answer (indices 2 and 5); the 9 and the 5 of indices 7 and 8 stay
+# refused.
+ON_A_RECEIPT = (0, 1, 3, 4, 6, 9, 10, 11)
+
+
+@pytest.mark.parametrize("index", ON_A_RECEIPT)
+def test_a_digit_among_a_receipts_print_is_read(index, mnist_pixels, mnist_test, shipped_model):
+    data = jpeg(on_a_receipt(mnist_pixels[index], index))
+    assert_found(data, mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+
+
+def test_the_digit_among_smaller_ink_wins_only_where_that_ink_is_no_digit():
+    """The digit among smaller ink (SMALLER), then that ink and its halves (MARK): near-certain, it
+    wins unless it is a 1 or the smaller ink, whole or halved, is a digit at all; it may replace a
+    default reading that is a digit but not near-certain."""
+    tiers = (0, SMALLER, MARK, MARK, MARK)
+    assert choose([0.2, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 1
+    assert choose([0.8, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [3, 7, 2, 1, 1]) == 1  # replaces a default
+    assert choose([0.995, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [3, 7, 2, 1, 1]) == 0  # a near-certain one
+    assert choose([0.2, 0.999, 0.5, 0.3, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 0  # the ink is a digit
+    assert choose([0.2, 0.999, 0.2, 0.3, 0.5], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 0  # a half is one
+    assert choose([0.2, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [8, 1, 2, 1, 1]) == 0  # a 1
+    assert choose([0.2, 0.95, 0.2, 0.3, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 0  # not near-certain
 
 
 def bracketed(pixels: np.ndarray, square: bool) -> np.ndarray:

@@ -64,19 +64,20 @@ def choose(
     the digit with its neighbours, without the page's straight lines and with them (a form's box is
     structure, but a 1 is a straight stroke too). When one of them is a digit, the most digit-like
     candidate of that polarity wins (the digit inside a ring drawn around it), unless the model is
-    nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it: the
-    likelier polarity is the page's brightness, which cannot tell a lamp's pool of light or a shadow
-    over most of the page from a dark board. The darker ink (model/candidates.py, its own tier) may
-    replace it on the same terms: printed matter in a lighter ink (a stamp, a receipt's print) is
-    gathered with the digit and read as some digit, not near-certain, and the pen's ink alone is
-    near-certain. The digit between two marks, within one or beside a gap (their own tiers) never
-    replaces a default reading that is a digit: a digit's second stroke is a mark too. The digit
-    without a mark replaces it on the same terms as the darker ink only where the mark left out is no
-    digit at all: an underline touching nothing but read with the digit as an 8 is no digit, while
-    the top of a 9's loop that came apart (a 4 without it) is some digit. The digit above a line
-    that touches it (its own reading, of the same tier) is weighed the same way, the part below as
-    the mark (an underline is no digit). The side of a gap is
-    blocked where the model reads what lies across it as a digit at all (it is framed at the
+    nearly certain (ALTERNATIVE_CONFIDENCE) of a candidate of the other polarity and not of it, or
+    of both where the default is a 1 and that candidate another digit: the likelier polarity is the
+    page's brightness, which cannot tell a lamp's pool of light or a shadow over most of the page
+    from a dark board, and the shadow's edge is then a near-certain 1. The darker ink
+    (model/candidates.py, its own tier) may replace it on the first of those terms: printed matter
+    in a lighter ink (a stamp, a receipt's print) is gathered with the digit and read as some digit,
+    not near-certain, and the pen's ink alone is near-certain. The digit between two marks, within
+    one or beside a gap (their own tiers) never replaces a default reading that is a digit: a digit's
+    second stroke is a mark too. The digit without a mark replaces it on the same terms as the
+    darker ink only where the mark left out is no digit at all: an underline touching nothing but
+    read with the digit as an 8 is no digit, while the top of a 9's loop that came apart (a 4 without
+    it) is some digit. The digit above a line that touches it (its own reading, of the same tier) is
+    weighed the same way, the part below as the mark (an underline is no digit). The side of a gap
+    is blocked where the model reads what lies across it as a digit at all (it is framed at the
     reading's scale, as a number's other digits would be written). The far side of the gap (its own
     tier: the answer beside a struck-out attempt that holds the main component) is blocked where
     the model reads the near side, or either of its halves, as a digit at all: a number's other
@@ -113,9 +114,24 @@ def choose(
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
         best = max((k for k in allowed if _may_replace(k, tiers, scores, refuse_below)), key=scores.__getitem__)
-        return best if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own] else own
+        if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own]:
+            return best
+        return _past_an_edge(own, allowed, scores, tiers, digits)
     best = max(allowed, key=scores.__getitem__)
     return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
+
+
+def _past_an_edge(
+    own: int, allowed: list[int], scores: list[float], tiers: tuple[int, ...], digits: Sequence[int]
+) -> int:
+    """The default reading ``own``, unless it is a 1 and the other polarity's likeliest candidate is
+    near-certain another digit: the edge of a shadow or of a page in the likelier polarity is a
+    near-certain 1 to the model."""
+    other = [k for k in allowed if tiers[k] == 1]
+    if not digits or not other or digits[own] != 1:
+        return own
+    alternative = max(other, key=scores.__getitem__)
+    return alternative if scores[alternative] >= ALTERNATIVE_CONFIDENCE and digits[alternative] != 1 else own
 
 
 def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_below: float) -> bool:

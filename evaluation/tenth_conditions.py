@@ -1,5 +1,5 @@
-"""A tenth held-out set of everyday conditions, frozen unread before the next change to the digit
-finding (docs/accuracy.md says when it was read).
+"""A tenth held-out set of everyday conditions, frozen unread in 38bfa7a and read once on 1d75307's
+digit finding (docs/accuracy.md); a development set since.
 
 The ninth held-out set (evaluation/ninth_conditions.py) was read once and is a development set now.
 This one is new code (its own sheet, pen and phone) with conditions that no earlier set has, from

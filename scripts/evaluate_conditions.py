@@ -15,7 +15,7 @@ frozen in f6f804d, read once on 6380d03's digit finding; a development set since
 above a line; read once after it, in 1a81cf6; a development set since). With ``--ninth``, also the
 ninth (evaluation/ninth_conditions.py: frozen in f160ce2, read once on its digit finding; a
 development set since). With ``--tenth``, also the tenth (evaluation/tenth_conditions.py: frozen
-unread before the next change, to be read once after it). Per condition:
+in 38bfa7a, read once on 1d75307's digit finding; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
     parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
     parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
-    parser.add_argument("--tenth", action="store_true", help="also read the tenth set (held out: read it once)")
+    parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

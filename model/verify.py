@@ -109,7 +109,7 @@ def choose(
         and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
         and not (tier == FAR_SIDE and _a_digit_near(k, scores, digits, refuse_below))
         and not (tier == LESSER and _a_digit_or_more(k, scores, digits, sides, refuse_below))
-        and not (tier == SMALLER and _a_digit_among(k, scores, digits, refuse_below))
+        and not (tier == SMALLER and _a_digit_near(k, scores, digits, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
@@ -162,10 +162,11 @@ def _a_digit_beside(k: int, scores: list[float], digits: Sequence[int], refuse_b
 
 
 def _a_digit_near(k: int, scores: Sequence[float], digits: Sequence[int], refuse_below: float) -> bool:
-    """Whether candidate ``k``, the far side of a gap, may be no answer: the near side (the candidate
-    after it, then its two halves) or either half is a digit at all to the model (a number's other
-    digits are, and of a number cut in two one half at least is), or ``k`` itself is a 1, which any
-    lone stroke beside a word or in a photo is to the model."""
+    """Whether candidate ``k``, the far side of a gap or the digit among smaller ink, may be no answer:
+    what it leaves out (the candidate after it, then its two halves) is a digit at all to the model,
+    whole or either half (a number's other digits are, and of a number cut in two one half at least
+    is; a digit's own parts may be), or ``k`` itself is a 1, which any lone stroke beside a word, in a
+    photo or among its specks is to the model."""
     return digits[k] == 1 or any(score >= refuse_below for score in scores[k + 1 : k + 4])
 
 
@@ -183,13 +184,6 @@ def _a_digit_or_more(
     if scores[more] >= refuse_below and not pen:
         return True
     return any(scores[half] >= refuse_below and digits[half] != 1 for half in halves)
-
-
-def _a_digit_among(k: int, scores: Sequence[float], digits: Sequence[int], refuse_below: float) -> bool:
-    """Whether candidate ``k``, the digit among smaller ink, may be no answer: it is a 1 (a long edge
-    among a photo's specks is one to the model), or the smaller ink, whole or either half, is a digit
-    at all (a digit's own parts, or the other digits of a number written small, may be)."""
-    return digits[k] == 1 or any(score >= refuse_below for score in scores[k + 1 : k + 4])
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

@@ -15,7 +15,9 @@ frozen in f6f804d, read once on 6380d03's digit finding; a development set since
 above a line; read once after it, in 1a81cf6; a development set since). With ``--ninth``, also the
 ninth (evaluation/ninth_conditions.py: frozen in f160ce2, read once on its digit finding; a
 development set since). With ``--tenth``, also the tenth (evaluation/tenth_conditions.py: frozen
-in 38bfa7a, read once on 1d75307's digit finding; a development set since). Per condition:
+in 38bfa7a, read once on 1d75307's digit finding; a development set since). With ``--eleventh``,
+also the eleventh (evaluation/eleventh_conditions.py: frozen unread before this session's tuning;
+docs/accuracy.md says when it was read). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -29,6 +31,7 @@ import torch
 
 from evaluation.conditions import Case, build_conditions
 from evaluation.eighth_conditions import build_eighth
+from evaluation.eleventh_conditions import build_eleventh
 from evaluation.fifth_conditions import build_fifth
 from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
     parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
+    parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (held out)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -91,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         table("ninth condition", build_ninth(pixels, labels))
     if args.tenth:
         table("tenth condition", build_tenth(pixels, labels))
+    if args.eleventh:
+        table("eleventh condition", build_eleventh(pixels, labels))
 
 
 if __name__ == "__main__":

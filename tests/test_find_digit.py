@@ -13,6 +13,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from evaluation.eighth_conditions import EIGHTH, build_eighth
+from evaluation.eleventh_conditions import ELEVENTH, build_eleventh
 from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
@@ -374,8 +375,9 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
         (build_eighth, EIGHTH),
         (build_ninth, NINTH),
         (build_tenth, TENTH),
+        (build_eleventh, ELEVENTH),
     ],
-    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"],
+    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh"],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

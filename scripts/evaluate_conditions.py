@@ -16,8 +16,8 @@ above a line; read once after it, in 1a81cf6; a development set since). With ``-
 ninth (evaluation/ninth_conditions.py: frozen in f160ce2, read once on its digit finding; a
 development set since). With ``--tenth``, also the tenth (evaluation/tenth_conditions.py: frozen
 in 38bfa7a, read once on 1d75307's digit finding; a development set since). With ``--eleventh``,
-also the eleventh (evaluation/eleventh_conditions.py: frozen unread before this session's tuning;
-docs/accuracy.md says when it was read). Per condition:
+also the eleventh (evaluation/eleventh_conditions.py: frozen in 1da10aa, read once on it, before any
+change of digit finding; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
     parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
-    parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (held out)")
+    parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

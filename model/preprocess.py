@@ -3,9 +3,10 @@ uploaded file becomes the candidate inputs the model verifies.
 
 One pipeline, top to bottom: **decode** (model/decode.py: safe decoding, EXIF, the pixel cap) →
 **grayscale** (model/decode.py: alpha on white, 16-bit kept, reduced to the analysed size while still
-integer) → **candidates** (model/candidates.py: the digits the page may hold) → **frame** (here: each
-candidate fitted into MNIST's 28x28 frame as MNIST's digits were, and normalized) → **verify**
-(model/verify.py: the model's scores choose the candidate).
+integer) → **sheet** (model/sheet.py: a card or a note on a darker desk is the page) → **candidates**
+(model/candidates.py: the digits the page may hold) → **frame** (here: each candidate fitted into
+MNIST's 28x28 frame as MNIST's digits were, and normalized) → **verify** (model/verify.py: the
+model's scores choose the candidate).
 
 MNIST digits are white ink on black, fitted by aspect ratio into a 20x20 box and centred by centre
 of mass in a 28x28 frame, then normalized with the training set's mean and std. Only this module
@@ -24,6 +25,7 @@ from PIL import Image
 from model.candidates import propose
 from model.decode import MAX_PIXELS, WORK_SIDE, decode_image, to_grayscale
 from model.errors import NoDigitError
+from model.sheet import on_the_sheet
 
 # Normalization of the MNIST training set (the values used by pytorch/examples' mnist).
 MNIST_MEAN = 0.1307
@@ -77,11 +79,12 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
             raise NoDigitError
         return Preprocessed(normalize(torch.from_numpy(frame).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)))
     page, scale = to_grayscale(image, WORK_SIDE)
-    found = propose(page)
+    sheet, offset = on_the_sheet(page)
+    found = propose(sheet)
     if not found:
         raise NoDigitError
     frames = np.stack([fit_to_mnist_frame(candidate.ink, candidate.frame_side) for candidate in found])
-    boxes = tuple(_in_upload_pixels(candidate.box, scale, image.size, decoded_at) for candidate in found)
+    boxes = tuple(_in_upload_pixels(candidate.box, offset, scale, image.size, decoded_at) for candidate in found)
     sources = tuple(candidate.source for candidate in found)
     tiers = tuple(candidate.tier for candidate in found)
     # The first candidate is always a default reading; the whole-page readings of its polarity follow it.
@@ -89,11 +92,12 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     return Preprocessed(normalize(torch.from_numpy(frames).unsqueeze(1)), boxes, sources, tiers, defaults)
 
 
-def _in_upload_pixels(box: Box, scale: float, size: tuple[int, int], decoded_at: float) -> Box:
-    """A box in the analysed page (``scale`` decoded pixels each, the decoded image ``size``) scaled
-    back to the upload's own pixel grid, clipped to it."""
+def _in_upload_pixels(box: Box, offset: tuple[int, int], scale: float, size: tuple[int, int], decoded_at: float) -> Box:
+    """A box in the analysed sheet (at ``offset`` in the page, ``scale`` decoded pixels each, the
+    decoded image ``size``) scaled back to the upload's own pixel grid, clipped to it."""
     width, height = round(size[0] * decoded_at), round(size[1] * decoded_at)
-    left, top, right, bottom = (round(v * scale * decoded_at) for v in box)
+    shifted = (box[0] + offset[0], box[1] + offset[1], box[2] + offset[0], box[3] + offset[1])
+    left, top, right, bottom = (round(v * scale * decoded_at) for v in shifted)
     return min(left, width), min(top, height), min(right, width), min(bottom, height)
 
 

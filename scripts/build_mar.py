@@ -41,7 +41,7 @@ MODEL_VERSION = "1.0"
 # The importable part of model/ (the handler imports it from the archive).
 PACKAGE_FILES = (
     "__init__.py", "calibration.py", "candidates.py", "decode.py", "errors.py", "image_batch.py", "integrity.py",
-    "network.py", "preprocess.py", "verify.py",
+    "network.py", "preprocess.py", "sheet.py", "verify.py",
 )  # fmt: skip
 MAR_SUMS = ROOT / "model-store" / SUMS_NAME  # the recorded checksum of the archive of the shipped sources
 MANIFEST = "MAR-INF/MANIFEST.json"

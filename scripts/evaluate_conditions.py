@@ -17,7 +17,9 @@ ninth (evaluation/ninth_conditions.py: frozen in f160ce2, read once on its digit
 development set since). With ``--tenth``, also the tenth (evaluation/tenth_conditions.py: frozen
 in 38bfa7a, read once on 1d75307's digit finding; a development set since). With ``--eleventh``,
 also the eleventh (evaluation/eleventh_conditions.py: frozen in 1da10aa, read once on it, before any
-change of digit finding; a development set since). Per condition:
+change of digit finding; a development set since). With ``--twelfth``, also the twelfth
+(evaluation/twelfth_conditions.py: written after the sheet stage, frozen unread; docs/accuracy.md
+says when it was read). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -40,6 +42,7 @@ from evaluation.ninth_conditions import build_ninth
 from evaluation.seventh_conditions import build_seventh
 from evaluation.sixth_conditions import build_sixth
 from evaluation.tenth_conditions import build_tenth
+from evaluation.twelfth_conditions import build_twelfth
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
 from scripts.evaluate_uploads import offline_readings
@@ -71,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
+    parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (held out)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         table("tenth condition", build_tenth(pixels, labels))
     if args.eleventh:
         table("eleventh condition", build_eleventh(pixels, labels))
+    if args.twelfth:
+        table("twelfth condition", build_twelfth(pixels, labels))
 
 
 if __name__ == "__main__":

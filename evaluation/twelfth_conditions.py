@@ -1,5 +1,5 @@
 """A twelfth held-out set of everyday conditions, written after the sheet stage (model/sheet.py) and
-frozen unread before any reading of it (docs/accuracy.md says when it was read).
+frozen unread in 0b29f54; read once on it, a development set since (docs/accuracy.md).
 
 The eleventh set (evaluation/eleventh_conditions.py) was read once and is a development set now. This
 one is new code (its own surfaces, pens and camera) with conditions that no earlier set has, from MNIST

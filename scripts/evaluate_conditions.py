@@ -18,8 +18,8 @@ development set since). With ``--tenth``, also the tenth (evaluation/tenth_condi
 in 38bfa7a, read once on 1d75307's digit finding; a development set since). With ``--eleventh``,
 also the eleventh (evaluation/eleventh_conditions.py: frozen in 1da10aa, read once on it, before any
 change of digit finding; a development set since). With ``--twelfth``, also the twelfth
-(evaluation/twelfth_conditions.py: written after the sheet stage, frozen unread; docs/accuracy.md
-says when it was read). Per condition:
+(evaluation/twelfth_conditions.py: written after the sheet stage, frozen in 0b29f54, read once on
+it; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
-    parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (held out)")
+    parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

@@ -19,7 +19,9 @@ in 38bfa7a, read once on 1d75307's digit finding; a development set since). With
 also the eleventh (evaluation/eleventh_conditions.py: frozen in 1da10aa, read once on it, before any
 change of digit finding; a development set since). With ``--twelfth``, also the twelfth
 (evaluation/twelfth_conditions.py: written after the sheet stage, frozen in 0b29f54, read once on
-it; a development set since). Per condition:
+it; a development set since). With ``--thirteenth``, also the thirteenth
+(evaluation/thirteenth_conditions.py: frozen unread at the end of the sheet stage's session, for the
+next change to be read on once; docs/accuracy.md says when it was read). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -42,6 +44,7 @@ from evaluation.ninth_conditions import build_ninth
 from evaluation.seventh_conditions import build_seventh
 from evaluation.sixth_conditions import build_sixth
 from evaluation.tenth_conditions import build_tenth
+from evaluation.thirteenth_conditions import build_thirteenth
 from evaluation.twelfth_conditions import build_twelfth
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
+    parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (held out)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -103,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         table("eleventh condition", build_eleventh(pixels, labels))
     if args.twelfth:
         table("twelfth condition", build_twelfth(pixels, labels))
+    if args.thirteenth:
+        table("thirteenth condition", build_thirteenth(pixels, labels))
 
 
 if __name__ == "__main__":

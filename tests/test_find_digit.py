@@ -22,6 +22,7 @@ from evaluation.ninth_conditions import NINTH, build_ninth
 from evaluation.seventh_conditions import SEVENTH, build_seventh
 from evaluation.sixth_conditions import SIXTH, build_sixth
 from evaluation.tenth_conditions import TENTH, build_tenth
+from evaluation.thirteenth_conditions import THIRTEENTH, build_thirteenth
 from evaluation.twelfth_conditions import TWELFTH, build_twelfth
 from evaluation.unseen_conditions import UNSEEN, build_unseen
 from model.calibration import Calibration
@@ -378,8 +379,22 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
         (build_tenth, TENTH),
         (build_eleventh, ELEVENTH),
         (build_twelfth, TWELFTH),
+        (build_thirteenth, THIRTEENTH),
     ],
-    ids=["unseen", "frozen", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth"],
+    ids=[
+        "unseen",
+        "frozen",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+    ],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

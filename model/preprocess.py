@@ -25,7 +25,7 @@ from PIL import Image
 from model.candidates import propose
 from model.decode import MAX_PIXELS, WORK_SIDE, decode_image, to_grayscale
 from model.errors import NoDigitError
-from model.sheet import on_the_sheet
+from model.sheet import Offset, on_the_sheet
 
 # Normalization of the MNIST training set (the values used by pytorch/examples' mnist).
 MNIST_MEAN = 0.1307
@@ -92,7 +92,7 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     return Preprocessed(normalize(torch.from_numpy(frames).unsqueeze(1)), boxes, sources, tiers, defaults)
 
 
-def _in_upload_pixels(box: Box, offset: tuple[int, int], scale: float, size: tuple[int, int], decoded_at: float) -> Box:
+def _in_upload_pixels(box: Box, offset: Offset, scale: float, size: tuple[int, int], decoded_at: float) -> Box:
     """A box in the analysed sheet (at ``offset`` in the page, ``scale`` decoded pixels each, the
     decoded image ``size``) scaled back to the upload's own pixel grid, clipped to it."""
     width, height = round(size[0] * decoded_at), round(size[1] * decoded_at)

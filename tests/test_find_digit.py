@@ -68,15 +68,16 @@ def jpeg(sheet: np.ndarray) -> bytes:
     return encode(Image.fromarray(np.clip(sheet * 255 + 0.5, 0, 255).astype(np.uint8)), "JPEG", quality=90)
 
 
-def digit_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
-    """Where the digit's ink is on the page: left, top, right, bottom."""
+def digit_box(pixels: np.ndarray, at: tuple[int, int] = DIGIT_AT, scale: float = SCALE) -> tuple[int, int, int, int]:
+    """Where the digit's ink is on the page, its 28x28 frame at ``at`` drawn ``scale`` page pixels to
+    an MNIST pixel: left, top, right, bottom."""
     rows, cols = np.nonzero(pixels >= 64)
-    x, y = DIGIT_AT
+    x, y = at
     return (
-        x + cols.min() * SCALE,
-        y + rows.min() * SCALE,
-        x + (cols.max() + 1) * SCALE,
-        y + (rows.max() + 1) * SCALE,
+        round(x + cols.min() * scale),
+        round(y + rows.min() * scale),
+        round(x + (cols.max() + 1) * scale),
+        round(y + (rows.max() + 1) * scale),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from model.sheet import on_the_sheet
-from tests.test_find_digit import jpeg, read
+from tests.test_find_digit import digit_box, jpeg, read
 
 WIDTH, HEIGHT = 960, 720
 SIDE = 150  # the digit's 28x28 frame on the card, in photo pixels
@@ -43,15 +43,7 @@ def card_on_desk(pixels: np.ndarray, index: int, ruled: bool = True) -> tuple[np
     left, top = int(centre[0]) - SIDE // 2, int(centre[1]) - SIDE // 2
     area = photo[top : top + SIDE, left : left + SIDE]
     area += ink * (0.1 - area)
-    rows, cols = np.nonzero(pixels >= 64)
-    scale = SIDE / 28
-    box = (
-        left + cols.min() * scale,
-        top + rows.min() * scale,
-        left + (cols.max() + 1) * scale,
-        top + (rows.max() + 1) * scale,
-    )
-    return np.clip(photo, 0, 1), tuple(round(v) for v in box)
+    return np.clip(photo, 0, 1), digit_box(pixels, (left, top), SIDE / 28)
 
 
 @pytest.mark.parametrize("index", range(12))

@@ -65,13 +65,17 @@ def supervise(settings: Settings, run: Callable[[Settings, bool], None]) -> int:
         "%d proxy processes (pids %s), each with up to %d TorchServe requests at once",
         len(children), ", ".join(str(child.pid) for child in children), settings.process_concurrency,
     )  # fmt: skip
+    others_stopped = False
     try:
+        # Ended processes are looked for before each wait, not only after it: one that ended before
+        # the first look (while the others were still being started) has no sentinel in the wait.
         while running := [child for child in children if child.exitcode is None]:
-            multiprocessing.connection.wait([child.sentinel for child in running])
-            if not asked_to_stop and any(child.exitcode is not None for child in children):
-                died = [f"{child.name} (exit {child.exitcode})" for child in children if child.exitcode is not None]
-                logger.error("%s ended on its own: stopping the other processes", ", ".join(died))
+            ended = [f"{child.name} (exit {child.exitcode})" for child in children if child.exitcode is not None]
+            if ended and not (asked_to_stop or others_stopped):
+                logger.error("%s ended on its own: stopping the other processes", ", ".join(ended))
                 stop_all(0)
+                others_stopped = True
+            multiprocessing.connection.wait([child.sentinel for child in running])
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         os.close(lock)

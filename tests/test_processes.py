@@ -3,8 +3,11 @@ a process that dies on its own takes the others down, exit 1, so a supervisor re
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -12,6 +15,9 @@ import psutil
 import pytest
 
 from harness import launcher as serve
+from harness.watchdog import stop_group
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROCESSES = 3
 
@@ -50,6 +56,34 @@ def test_a_process_that_dies_takes_the_others_down_with_exit_1(tmp_path, monkeyp
     _, alive = psutil.wait_procs(children[1:], timeout=5)
     assert alive == []
     assert "ended on its own: stopping the other processes" in (tmp_path / "proxy.log").read_text()
+
+
+def test_a_process_that_dies_while_the_others_start_still_takes_them_down(tmp_path):
+    """proxy-0 ends before the parent has started the rest: the parent sees it (it once waited only on
+    the processes still running when it first looked, and hung there)."""
+    script = textwrap.dedent("""
+        import multiprocessing, os, signal, sys
+        from proxy.processes import supervise
+        from proxy.settings import Settings
+
+        def run(settings, reuse_port):
+            if multiprocessing.current_process().name == "proxy-0":
+                os._exit(3)
+            signal.pause()  # until the parent's stop
+
+        sys.exit(supervise(Settings(processes=3, upstream_concurrency=3), run))
+    """)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        _, stderr = parent.communicate(timeout=20)
+    finally:
+        stop_group(parent.pid, grace=1, reap=parent.poll)  # what a hang left behind
+    assert parent.returncode == 1
+    assert b"proxy-0 (exit 3) ended on its own: stopping the other processes" in stderr
+    assert metrics_dirs(tmp_path) == []
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.1, 0.15, 0.2, 0.3, 0.5])

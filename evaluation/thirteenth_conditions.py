@@ -1,6 +1,6 @@
 """A thirteenth held-out set of everyday conditions, written and frozen unread at the end of the session
-that added the sheet stage (model/sheet.py), for the next change of digit finding to be read on once
-(docs/accuracy.md says when it was read).
+that added the sheet stage (model/sheet.py), and read once on ec24fc4 (docs/accuracy.md has its
+figures); a development set since.
 
 The twelfth set (evaluation/twelfth_conditions.py) was read once and is a development set now. This
 one is new code (its own surfaces, pens and camera) with conditions that no earlier set has, from MNIST

@@ -20,8 +20,8 @@ also the eleventh (evaluation/eleventh_conditions.py: frozen in 1da10aa, read on
 change of digit finding; a development set since). With ``--twelfth``, also the twelfth
 (evaluation/twelfth_conditions.py: written after the sheet stage, frozen in 0b29f54, read once on
 it; a development set since). With ``--thirteenth``, also the thirteenth
-(evaluation/thirteenth_conditions.py: frozen unread at the end of the sheet stage's session, for the
-next change to be read on once; docs/accuracy.md says when it was read). Per condition:
+(evaluation/thirteenth_conditions.py: frozen unread at the end of the sheet stage's session, read
+once on ec24fc4; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
-    parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (held out)")
+    parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)

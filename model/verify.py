@@ -80,23 +80,24 @@ def choose(
     is blocked where the model reads what lies across it as a digit at all (it is framed at the
     reading's scale, as a number's other digits would be written). The far side of the gap (its own
     tier: the answer beside a struck-out attempt that holds the main component) is blocked where
-    the model reads the near side, or either of its halves, as a digit at all: a number's other
-    digits are digits, and of a number cut in two one half at least is; and where it reads as a 1: a
-    word's last letter or an edge in a photo is a 1 to the model. The next object on the page (its
-    own tier) is an alternative with no evidence to weigh. None of these replaces a default reading
-    that is a digit. The digit beside more ink (its own tier: a pen lying on the page, a struck-out
-    attempt) is blocked where the more ink or either of its halves is a digit at all, as the far side
-    of a gap is, with one exception, and where it reads as a 1: the more ink read as a 1 and at least
-    twice the reading's size (``sides``: each candidate's longer side) is no digit of its number (a
-    pen is a 1 to the model; one number's digits are written at one size). Its halves are weighed
+    the model reads the near side, or either of its halves, as a digit at all (but as a 1 twice its
+    size or more: a column of print): a number's other digits are digits, and of a number cut in two
+    one half at least is; and where it reads as a 1: a word's last letter or an edge in a photo is a
+    1 to the model. The next object on the page (its own tier) is an alternative with no evidence to
+    weigh. None of these replaces a default reading that is a digit. The digit beside more ink (its
+    own tier: a pen lying on the page, a struck-out attempt) is blocked where the more ink or either
+    of its halves is a digit at all, as the far side of a gap is, with one exception, and where it
+    reads as a 1: the more ink read as a 1 and at least twice the reading's size (``sides``: each
+    candidate's longer side) is no digit of its number (a pen is a 1 to the model; one number's
+    digits are written at one size). Its halves are weighed
     still: three digits that touch are also more than twice one digit's size. The digit among smaller
     ink (its own tier: a receipt's print around the digit) is blocked where that ink or either of its
-    halves is a digit at all, and where it reads as a 1; it may replace a default reading that is a
-    digit, on the terms of the other polarity: print gathered with the digit makes some digit of it,
-    not a near-certain one. When no default reading is a digit, an alternative wins only if the
-    model is nearly certain of it: the best of several looks at a letter or a photo is more often
-    digit-like than one look, and that must not turn a refusal into a confident digit. A candidate of
-    tier MARK is never the answer.
+    halves is a digit at all (the larger 1 excepted, as for the far side), and where it reads as a 1;
+    it may replace a default reading that is a digit, on the terms of the other polarity: print
+    gathered with the digit makes some digit of it, not a near-certain one. When no default reading
+    is a digit, an alternative wins only if the model is nearly certain of it: the best of several
+    looks at a letter or a photo is more often digit-like than one look, and that must not turn a
+    refusal into a confident digit. A candidate of tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0
@@ -107,9 +108,9 @@ def choose(
         and not (tier == LEFT_OUT and _a_digit_left_out(k, scores, digits, refuse_below))
         and not (tier == BETWEEN and _a_digit_between(k, scores, digits, refuse_below))
         and not (tier == SIDE and _a_digit_beside(k, scores, digits, refuse_below))
-        and not (tier == FAR_SIDE and _a_digit_near(k, scores, digits, refuse_below))
+        and not (tier == FAR_SIDE and _a_digit_near(k, scores, digits, sides, refuse_below))
         and not (tier == LESSER and _a_digit_or_more(k, scores, digits, sides, refuse_below))
-        and not (tier == SMALLER and _a_digit_near(k, scores, digits, refuse_below))
+        and not (tier == SMALLER and _a_digit_near(k, scores, digits, sides, refuse_below))
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
@@ -161,13 +162,19 @@ def _a_digit_beside(k: int, scores: list[float], digits: Sequence[int], refuse_b
     return scores[k + 1] >= refuse_below or _a_digit(k + 1, scores, digits, refuse_below, a_one_counts=True)
 
 
-def _a_digit_near(k: int, scores: Sequence[float], digits: Sequence[int], refuse_below: float) -> bool:
+def _a_digit_near(
+    k: int, scores: Sequence[float], digits: Sequence[int], sides: Sequence[int], refuse_below: float
+) -> bool:
     """Whether candidate ``k``, the far side of a gap or the digit among smaller ink, may be no answer:
     what it leaves out (the candidate after it, then its two halves) is a digit at all to the model,
     whole or either half (a number's other digits are, and of a number cut in two one half at least
-    is; a digit's own parts may be), or ``k`` itself is a 1, which any lone stroke beside a word, in a
-    photo or among its specks is to the model."""
-    return digits[k] == 1 or any(score >= refuse_below for score in scores[k + 1 : k + 4])
+    is; a digit's own parts may be), unless it is a 1 twice ``k``'s size or more (a newspaper's
+    column of print beside the margin's digit is a tall 1 to the model, as a pen is; one number's
+    digits are written at one size); or ``k`` itself is a 1, which any lone stroke beside a word, in
+    a photo or among its specks is to the model."""
+    if digits[k] == 1:
+        return True
+    return any(scores[j] >= refuse_below and not _a_larger_one(j, k, digits, sides) for j in range(k + 1, k + 4))
 
 
 def _a_digit_or_more(
@@ -180,10 +187,16 @@ def _a_digit_or_more(
     if digits[k] == 1:
         return True
     more, halves = k + 1, (k + 2, k + 3)
-    pen = digits[more] == 1 and len(sides) > more and sides[more] >= NUMBER_SIZES * sides[k]
-    if scores[more] >= refuse_below and not pen:
+    if scores[more] >= refuse_below and not _a_larger_one(more, k, digits, sides):
         return True
     return any(scores[half] >= refuse_below and digits[half] != 1 for half in halves)
+
+
+def _a_larger_one(j: int, k: int, digits: Sequence[int], sides: Sequence[int]) -> bool:
+    """Whether candidate ``j`` reads as a 1 at least NUMBER_SIZES times the size (the longer side)
+    of candidate ``k``: a pen, a column of print or an edge, no digit of ``k``'s number. Only a 1:
+    several digits side by side are also larger than one, and read as some other digit or none."""
+    return digits[j] == 1 and len(sides) > j and sides[j] >= NUMBER_SIZES * sides[k]
 
 
 def _a_digit_between(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

@@ -656,8 +656,9 @@ def test_a_digit_among_a_receipts_print_is_read(index, mnist_pixels, mnist_test,
 
 def test_the_digit_among_smaller_ink_wins_only_where_that_ink_is_no_digit():
     """The digit among smaller ink (SMALLER), then that ink and its halves (MARK): near-certain, it
-    wins unless it is a 1 or the smaller ink, whole or halved, is a digit at all; it may replace a
-    default reading that is a digit but not near-certain."""
+    wins unless it is a 1 or the smaller ink, whole or halved, is a digit at all, but a 1 twice its
+    size or more (a newspaper's column of print); it may replace a default reading that is a digit
+    but not near-certain."""
     tiers = (0, SMALLER, MARK, MARK, MARK)
     assert choose([0.2, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 1
     assert choose([0.8, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [3, 7, 2, 1, 1]) == 1  # replaces a default
@@ -666,6 +667,10 @@ def test_the_digit_among_smaller_ink_wins_only_where_that_ink_is_no_digit():
     assert choose([0.2, 0.999, 0.2, 0.3, 0.5], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 0  # a half is one
     assert choose([0.2, 0.999, 0.2, 0.3, 0.3], tiers, 0.4, 1, [8, 1, 2, 1, 1]) == 0  # a 1
     assert choose([0.2, 0.95, 0.2, 0.3, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1]) == 0  # not near-certain
+    column, alike = [700, 200, 700, 700, 700], [200, 200, 200, 200, 200]  # each candidate's longer side
+    assert choose([0.2, 0.999, 0.2, 0.99, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1], column) == 1  # print's column
+    assert choose([0.2, 0.999, 0.2, 0.99, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1], alike) == 0  # a number's 1
+    assert choose([0.2, 0.999, 0.2, 0.3, 0.8], tiers, 0.4, 1, [8, 7, 2, 1, 8], column) == 0  # no 1: an 8
 
 
 def bracketed(pixels: np.ndarray, square: bool) -> np.ndarray:
@@ -836,12 +841,15 @@ def test_the_far_side_of_a_gap_wins_only_where_no_default_is_a_digit_and_the_nea
     component) is followed by the near side, whole and halved (MARK): it wins, near-certain, where no
     default reading is a digit and the near side, whole and each half, is no digit at all (a number's
     other digits are digits, and of a number cut in two one half at least is), and never as a 1 (a
-    word's last letter or an edge in a photo, beside the rest, is a 1 to the model)."""
+    word's last letter or an edge in a photo, beside the rest, is a 1 to the model). A near side read
+    as a 1 twice the far side's size or more is no digit of its number (a column of print)."""
     tiers = (0, FAR_SIDE, MARK, MARK, MARK)
     assert choose([0.2, 0.995, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 1  # a scribble
     assert choose([0.2, 0.995, 0.6, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # a digit
     assert choose([0.2, 0.995, 0.3, 0.2, 0.5], tiers, 0.4, digits=[8, 7, 4, 1, 8]) == 0  # "28", its 8
     assert choose([0.2, 0.995, 0.3, 0.5, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # even a 1
+    tall = [700, 200, 700, 700, 700]  # each candidate's longer side: the near side 3.5 times the far one
+    assert choose([0.2, 0.995, 0.3, 0.5, 0.2], tiers, 0.4, 1, [8, 7, 4, 1, 3], tall) == 1  # a 1 far larger
     assert choose([0.2, 0.999, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 1, 4, 1, 3]) == 0  # a lone stroke
     assert choose([0.2, 0.95, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # not near-certain
     assert choose([0.6, 0.999, 0.3, 0.2, 0.2], tiers, 0.4, digits=[8, 7, 4, 1, 3]) == 0  # a default digit

@@ -4,7 +4,8 @@ The image cannot tell a digit from what is around it (a form's box, a printed "6
 edge), but the model can: it was trained to say "not a digit" of boxes, frames, labels and numbers
 (train/outliers.py). So this module does not decide; it proposes a few candidates and the model's
 scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDATES readings,
-4 * MAX_MARKS + 22 looks at marks, gaps, other objects, a line beneath and smaller ink, and MORE_LOOPS cells:
+4 * MAX_MARKS + 22 looks at marks, gaps, other objects, a line beneath and smaller ink, MORE_LOOPS
+cells and one in pale ink:
 
 - **both polarities**: dark ink on light paper and light ink on a dark ground (a chalkboard, a dim
   photo whose paper is dark grey). Ink is what differs from its *own* neighbourhood: the page's
@@ -57,6 +58,11 @@ scores choose among them (model/verify.py). The candidates, at most MAX_CANDIDAT
   beside a first attempt struck out and left far enough away not to be gathered with it). The digit
   gathered from the components left over is proposed, with the page's straight lines kept: an
   arrow's head cut from its shaft by their removal is no object of its own;
+- **pale ink**: a yellow highlighter's or gel pen's digit on white paper is nearly white in luma,
+  under the contrast that counts as ink, and dark in the blue channel. Where the page's darkest
+  channel (model/decode.py) is darker than luma by that contrast in more than a speck, its dark ink
+  is gathered as a digit, proposed only where luma holds no ink under its strokes, and chosen only
+  as model/verify.py allows an alternative that never replaces a default reading that is a digit;
 - **the digit above a line**: an underline or a form's answer line that touches the digit is one
   component with it, so there is no mark to leave out. A line beneath reaches past the digit on
   both sides; the gathered group is cut at the row where it begins, and the part above is proposed,
@@ -125,6 +131,7 @@ OTHER = 8  # the digit gathered from the page's next object (beside a struck-out
 FAR_SIDE = 9  # the other side of the widest gap (the answer beside a struck-out attempt): an alternative
 LESSER = 10  # the gathered digit without a component that outweighs the rest of it (a pen lying beside it)
 SMALLER = 11  # the gathered digit's largest component alone, all the rest under half its size (print)
+PALE = 12  # the digit in a colour that luma hardly shows (a yellow highlighter): an alternative
 # One number's digits are written at one size: ink at least this many times the size of a digit (its
 # longer side) is no other digit of its number (a pen lying beside the answer), and neither is ink
 # under its 1 / NUMBER_SIZES (a receipt's print around it).
@@ -784,9 +791,10 @@ def _two_parts(
     return parts, part_stats
 
 
-def propose(gray: np.ndarray) -> list[Candidate]:
+def propose(gray: np.ndarray, darkest: np.ndarray | None = None) -> list[Candidate]:
     """Candidate digits in a grayscale page (float in [0, 1]), the page's likelier polarity first; []
-    if there is no ink."""
+    if there is no ink. ``darkest``: the page's darkest channel (model/decode.py), for ink that luma
+    hardly shows."""
     dark, light = flatten_page(gray), flatten_page(1.0 - gray)
     layers = [Layer("dark ink", dark, *ink_masks(dark), tier=0), Layer("light ink", light, *ink_masks(light), tier=1)]
     # Paper is usually most of a page: a dark page is likelier chalk or white-on-black than paper.
@@ -816,4 +824,23 @@ def propose(gray: np.ndarray) -> list[Candidate]:
     # than the digit: more of its cells follow, so that the model, not their order, chooses.
     more = inside_loops(layers[0], loops[FIRST_LOOPS:][:MORE_LOOPS])  # layers[0] is the likelier polarity
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
-    return readings + marks + [candidate for candidate in more if candidate.box not in unique]
+    pale = pale_ink(darkest, gray, dark) if darkest is not None else []
+    return readings + marks + [candidate for candidate in more if candidate.box not in unique] + pale
+
+
+def pale_ink(darkest: np.ndarray, gray: np.ndarray, luma_ink: np.ndarray) -> list[Candidate]:
+    """The digit gathered from the darkest channel's dark ink (PALE), where luma holds no ink under
+    its strokes (their mean darkness in ``luma_ink``, the flattened luma, is under MIN_CONTRAST): a
+    yellow highlighter's or gel pen's digit on white paper. Ink that luma shows is read already; a
+    second look at it would only make a picture or a symbol more often digit-like. Looked for only
+    where the darkest channel is darker than luma by MIN_CONTRAST of the paper in more than a speck:
+    the page's colours hide no ink from luma otherwise (a pen's blue or black ink is dark in both)."""
+    paper = float(np.median(gray[::4, ::4]))
+    if np.count_nonzero(gray - darkest >= MIN_CONTRAST * paper) < speck_area(gray.shape):
+        return []
+    ink = flatten_page(darkest)
+    layer = Layer("pale ink", ink, *ink_masks(ink), tier=PALE)
+    found = gathered(layer.mask)
+    if not found.digit or float(luma_ink[np.isin(found.labels, found.digit)].mean()) >= MIN_CONTRAST:
+        return []
+    return from_mask(layer, found, layer.name)

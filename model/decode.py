@@ -44,6 +44,9 @@ JPEG_DRAFT_SIDE = WORK_SIDE
 
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 ALPHA_MODES = ("RGBA", "LA", "La", "PA")
+# Modes whose pixels have colour and no alpha, and ITU-R 601's luma weights (Pillow's "L").
+COLOUR_MODES = frozenset({"RGB", "YCbCr", "CMYK", "P", "RGBX"})
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # Pixels of the full-size image converted at a time (a strip of whole rows).
 STRIP_PIXELS = 1 << 20
 
@@ -127,6 +130,25 @@ def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.nd
         luma, alpha = levels[..., 0].astype(np.float32), levels[..., 1].astype(np.float32)
         return (luma + 255.0 - alpha) / 255.0, _spans(image, levels)
     return levels.astype(np.float32) / 255.0, _spans(image, levels)
+
+
+def darkest_channel(image: Image.Image, max_side: int | None = None) -> np.ndarray | None:
+    """A second page for ink in a colour that luma hardly shows (a yellow highlighter on white paper
+    is nearly white in luma and dark in blue): the image white-balanced on its median colour (the
+    majority surface becomes grey), then each pixel's darkest channel. Same shape as
+    :func:`to_grayscale`'s page; on a grey image it is that page. None for images without colour,
+    with alpha or 16-bit depth (their luma is all there is, or what they are composited onto)."""
+    if image.mode not in COLOUR_MODES or _analysed_mode(image) != "L":  # a palette may carry transparency
+        return None
+    factor = max(1, max(image.size) // max_side) if max_side else 1
+    pieces = [np.asarray(_reduced(strip.convert("RGB"), factor)) for strip in _strips(image, factor)]
+    levels = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    median = np.median(levels[::4, ::4].reshape(-1, 3), axis=0)
+    gains = float(median @ LUMA) / np.maximum(median, 1.0)
+    # In 8-bit levels with OpenCV, channel by channel (saturating at white), then reduced as luma is.
+    balanced = [cv2.convertScaleAbs(np.ascontiguousarray(levels[..., c]), alpha=float(gains[c])) for c in range(3)]
+    darkest = _shrink(cv2.min(cv2.min(balanced[0], balanced[1]), balanced[2]), max_side)
+    return darkest.astype(np.float32) / 255.0
 
 
 def _spans(image: Image.Image, levels: np.ndarray) -> float:

@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from model.candidates import propose
-from model.decode import MAX_PIXELS, WORK_SIDE, decode_image, to_grayscale
+from model.decode import MAX_PIXELS, WORK_SIDE, darkest_channel, decode_image, to_grayscale
 from model.errors import NoDigitError
 from model.sheet import Offset, on_the_sheet
 
@@ -80,7 +80,9 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
         return Preprocessed(normalize(torch.from_numpy(frame).view(1, 1, IMAGE_SIZE, IMAGE_SIZE)))
     page, scale = to_grayscale(image, WORK_SIDE)
     sheet, offset = on_the_sheet(page)
-    found = propose(sheet)
+    # Read on a whole page only: where a sheet is cut from a desk, the desk is painted as paper in luma.
+    darkest = darkest_channel(image, WORK_SIDE) if sheet is page else None
+    found = propose(sheet, darkest)
     if not found:
         raise NoDigitError
     frames = np.stack([fit_to_mnist_frame(candidate.ink, candidate.frame_side) for candidate in found])

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 import torch
 
 from model.calibration import Calibration
-from model.candidates import AROUND, BETWEEN, FAR_SIDE, LEFT_OUT, LESSER, MARK, NUMBER_SIZES, OTHER, SIDE, SMALLER
+from model.candidates import (
+    AROUND,
+    BETWEEN,
+    FAR_SIDE,
+    LEFT_OUT,
+    LESSER,
+    MARK,
+    NUMBER_SIZES,
+    OTHER,
+    PALE,
+    SIDE,
+    SMALLER,
+)
 from model.preprocess import Preprocessed, preprocess_upload
 
 # A calibrated top probability: how sure the model must be of an alternative to the default reading.
@@ -84,7 +96,9 @@ def choose(
     size or more: a column of print): a number's other digits are digits, and of a number cut in two
     one half at least is; and where it reads as a 1: a word's last letter or an edge in a photo is a
     1 to the model. The next object on the page (its own tier) is an alternative with no evidence to
-    weigh. None of these replaces a default reading that is a digit. The digit beside more ink (its
+    weigh, and so is the digit in pale ink (its own tier: seen in the darkest channel, where luma
+    shows no ink; a highlighter's stripe over a pen's digit is pale ink too). None of these replaces
+    a default reading that is a digit. The digit beside more ink (its
     own tier: a pen lying on the page, a struck-out attempt) is blocked where the more ink or either
     of its halves is a digit at all, as the far side of a gap is, with one exception, and where it
     reads as a 1: the more ink read as a 1 and at least twice the reading's size (``sides``: each
@@ -142,7 +156,7 @@ def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_bel
     do."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
-    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER, LESSER)
+    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER, LESSER, PALE)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:

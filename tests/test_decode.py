@@ -12,7 +12,7 @@ from PIL import Image
 from bench.worst_case import measure, worst_files
 from evaluation.imaging import encode
 from model import decode
-from model.decode import MAX_DECODED_PIXELS, MAX_PIXELS, WORK_SIDE, decode_image, to_grayscale
+from model.decode import MAX_DECODED_PIXELS, MAX_PIXELS, WORK_SIDE, darkest_channel, decode_image, to_grayscale
 from model.errors import InvalidImageError
 from tests.malformed import HEIC_START
 
@@ -61,6 +61,33 @@ def test_strip_by_strip_is_the_same_as_the_whole_image(mode, monkeypatch):
     strips, strips_scale = to_grayscale(image, WORK_SIDE)
     assert whole.shape == strips.shape and max(whole.shape) == WORK_SIDE and whole_scale == strips_scale
     np.testing.assert_array_equal(whole, strips)
+
+
+def test_the_darkest_channel_is_luma_on_a_grey_image_and_shows_a_pale_colour():
+    rng = np.random.default_rng(2)
+    grey = rng.integers(0, 256, size=(900, 1300), dtype=np.uint8)
+    image = Image.fromarray(np.stack([grey] * 3, axis=-1), "RGB")
+    np.testing.assert_allclose(darkest_channel(image, WORK_SIDE), to_grayscale(image, WORK_SIDE)[0], atol=1e-6)
+    page = np.full((300, 400, 3), (247, 247, 242), np.uint8)
+    page[100:200, 150:250] = (250, 237, 77)  # a yellow highlighter's patch
+    image = Image.fromarray(page, "RGB")
+    luma, darkest = to_grayscale(image)[0], darkest_channel(image)
+    assert luma[150, 200] > 0.85 * luma[20, 20]  # luma hardly shows it
+    assert darkest[150, 200] < 0.4 * darkest[20, 20]  # its darkest channel does
+    assert darkest[20, 20] == pytest.approx(luma[20, 20], abs=0.01)  # the paper, balanced to grey
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "I;16", "1"])
+def test_an_image_without_colour_or_with_alpha_has_no_darkest_channel(mode):
+    assert darkest_channel(Image.new(mode, (40, 30))) is None
+
+
+def test_the_darkest_channel_strip_by_strip_is_the_same_as_the_whole_image(monkeypatch):
+    pixels = np.random.default_rng(3).integers(0, 256, size=(1999, 1301, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    whole = darkest_channel(image, WORK_SIDE)
+    monkeypatch.setattr(decode, "STRIP_PIXELS", 7 * 1301)
+    np.testing.assert_array_equal(whole, darkest_channel(image, WORK_SIDE))
 
 
 @pytest.mark.parametrize("name", list(worst_files()))

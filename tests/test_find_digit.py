@@ -36,6 +36,7 @@ from model.candidates import (
     LESSER,
     MARK,
     OTHER,
+    PALE,
     SIDE,
     SMALLER,
     Layer,
@@ -671,6 +672,45 @@ def test_the_digit_among_smaller_ink_wins_only_where_that_ink_is_no_digit():
     assert choose([0.2, 0.999, 0.2, 0.99, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1], column) == 1  # print's column
     assert choose([0.2, 0.999, 0.2, 0.99, 0.3], tiers, 0.4, 1, [8, 7, 2, 1, 1], alike) == 0  # a number's 1
     assert choose([0.2, 0.999, 0.2, 0.3, 0.8], tiers, 0.4, 1, [8, 7, 2, 1, 8], column) == 0  # no 1: an 8
+
+
+PAPER = (0.97, 0.97, 0.95)
+YELLOW_HIGHLIGHTER = (0.98, 0.93, 0.3)  # luma 0.87 on paper of 0.97: under MIN_CONTRAST
+
+
+def in_colour(pixels: np.ndarray, colour: tuple[float, float, float]) -> bytes:
+    """The digit written in ``colour`` on white paper, a JPEG."""
+    cover = (0.9 - page(pixels)) / 0.8  # 0 on the paper, 1 in the strokes
+    paper = np.asarray(PAPER, np.float32)
+    sheet = paper + cover[..., None] * (np.asarray(colour, np.float32) - paper)
+    return encode(Image.fromarray(np.clip(sheet * 255 + 0.5, 0, 255).astype(np.uint8), "RGB"), "JPEG", quality=90)
+
+
+# A yellow highlighter's digit is under luma's contrast for ink: before the darkest channel's
+# candidate (PALE), every one of these was refused or had no digit found.
+IN_HIGHLIGHTER = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+
+
+@pytest.mark.parametrize("index", IN_HIGHLIGHTER)
+def test_a_digit_in_yellow_highlighter_is_read_in_the_darkest_channel(index, mnist_pixels, mnist_test, shipped_model):
+    data = in_colour(mnist_pixels[index], YELLOW_HIGHLIGHTER)
+    assert_found(data, mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
+    assert preprocess_upload(data).sources[-1] == "pale ink"
+
+
+def test_ink_that_luma_shows_gets_no_second_look_in_the_darkest_channel(mnist_pixels):
+    """A blue pen's digit is dark in luma and in the darkest channel alike: no PALE candidate."""
+    assert "pale ink" not in preprocess_upload(in_colour(mnist_pixels[0], (0.1, 0.15, 0.5))).sources
+    assert "pale ink" not in preprocess_upload(jpeg(page(mnist_pixels[0]))).sources  # a grey image
+
+
+def test_the_pale_inks_digit_wins_only_near_certain_and_where_no_default_is_a_digit():
+    """PALE is an alternative that never replaces a default reading that is a digit: a highlighter's
+    stripe over a pen's digit is pale ink too."""
+    tiers = (0, 1, PALE)
+    assert choose([0.3, 0.2, 0.995], tiers, 0.4) == 2
+    assert choose([0.3, 0.2, 0.95], tiers, 0.4) == 0  # not near-certain
+    assert choose([0.6, 0.2, 0.999], tiers, 0.4) == 0  # a default reading that is a digit
 
 
 def bracketed(pixels: np.ndarray, square: bool) -> np.ndarray:

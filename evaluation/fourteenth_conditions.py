@@ -1,6 +1,6 @@
 """A fourteenth held-out set of everyday conditions, written and frozen unread after the thirteenth
-set was read (docs/accuracy.md says when it was read), for the next change of digit finding to be
-read on once.
+set was read, and read once on c758856, after the next two changes of digit finding
+(docs/accuracy.md has its figures); a development set since.
 
 The thirteenth set (evaluation/thirteenth_conditions.py) is a development set now. This one is new
 code (its own surfaces, media and camera) with conditions that no earlier set has, from MNIST

@@ -22,8 +22,8 @@ change of digit finding; a development set since). With ``--twelfth``, also the 
 it; a development set since). With ``--thirteenth``, also the thirteenth
 (evaluation/thirteenth_conditions.py: frozen unread at the end of the sheet stage's session, read
 once on ec24fc4; a development set since). With ``--fourteenth``, also the fourteenth
-(evaluation/fourteenth_conditions.py: frozen unread once the thirteenth was read, for the next change
-to be read on once; docs/accuracy.md says when it was read). Per condition:
+(evaluation/fourteenth_conditions.py: frozen unread once the thirteenth was read, in 8ed10ec; read
+once on c758856; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
-    parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (held out)")
+    parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (read once on c758856)")
     parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"

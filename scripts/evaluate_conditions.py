@@ -23,7 +23,9 @@ it; a development set since). With ``--thirteenth``, also the thirteenth
 (evaluation/thirteenth_conditions.py: frozen unread at the end of the sheet stage's session, read
 once on ec24fc4; a development set since). With ``--fourteenth``, also the fourteenth
 (evaluation/fourteenth_conditions.py: frozen unread once the thirteenth was read, in 8ed10ec; read
-once on c758856; a development set since). Per condition:
+once on c758856; a development set since). With ``--fifteenth``, also the fifteenth
+(evaluation/fifteenth_conditions.py: frozen unread once the fourteenth was read, for the next change
+to be read on once; docs/accuracy.md says when it was read). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -38,6 +40,7 @@ import torch
 from evaluation.conditions import Case, build_conditions
 from evaluation.eighth_conditions import build_eighth
 from evaluation.eleventh_conditions import build_eleventh
+from evaluation.fifteenth_conditions import build_fifteenth
 from evaluation.fifth_conditions import build_fifth
 from evaluation.fourteenth_conditions import build_fourteenth
 from evaluation.fourth_conditions import build_fourth
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
+    parser.add_argument("--fifteenth", action="store_true", help="also read the fifteenth set (held out)")
     parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (read once on c758856)")
     parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
     args = parser.parse_args(argv)
@@ -115,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
         table("thirteenth condition", build_thirteenth(pixels, labels))
     if args.fourteenth:
         table("fourteenth condition", build_fourteenth(pixels, labels))
+    if args.fifteenth:
+        table("fifteenth condition", build_fifteenth(pixels, labels))
 
 
 if __name__ == "__main__":

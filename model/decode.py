@@ -116,10 +116,8 @@ def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.nd
 
     Converted and box-reduced by the largest whole factor a strip at a time, then area-averaged to
     ``max_side``: the same average as one resize, without a full-size copy in the converted mode."""
-    factor = max(1, max(image.size) // max_side) if max_side else 1
     mode = _analysed_mode(image)
-    pieces = [np.asarray(_reduced(_converted(strip, mode), factor)) for strip in _strips(image, factor)]
-    levels = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    levels = _reduced_levels(image, mode, max_side)
     if mode == "I":  # OpenCV's area resize takes 16-bit, not 32-bit, integers
         levels = np.clip(levels, 0, 65535).astype(np.uint16)
     levels = _shrink(levels, max_side)
@@ -140,9 +138,7 @@ def darkest_channel(image: Image.Image, max_side: int | None = None) -> np.ndarr
     with alpha or 16-bit depth (their luma is all there is, or what they are composited onto)."""
     if image.mode not in COLOUR_MODES or _analysed_mode(image) != "L":  # a palette may carry transparency
         return None
-    factor = max(1, max(image.size) // max_side) if max_side else 1
-    pieces = [np.asarray(_reduced(strip.convert("RGB"), factor)) for strip in _strips(image, factor)]
-    levels = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    levels = _reduced_levels(image, "RGB", max_side)
     median = np.median(levels[::4, ::4].reshape(-1, 3), axis=0)
     gains = float(median @ LUMA) / np.maximum(median, 1.0)
     # In 8-bit levels with OpenCV, channel by channel (saturating at white), then reduced as luma is.
@@ -165,11 +161,19 @@ def _analysed_mode(image: Image.Image) -> str:
     return "L"
 
 
+def _reduced_levels(image: Image.Image, mode: str, max_side: int | None) -> np.ndarray:
+    """The image in ``mode``, converted and box-reduced by the largest whole factor that keeps it at
+    least ``max_side`` on its longer side, a strip at a time, as one integer array."""
+    factor = max(1, max(image.size) // max_side) if max_side else 1
+    pieces = [np.asarray(_reduced(_converted(strip, mode), factor)) for strip in _strips(image, factor)]
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
 def _converted(strip: Image.Image, mode: str) -> Image.Image:
     if strip.mode == mode:
         return strip
-    if mode == "I":
-        return strip.convert("I")
+    if mode in ("I", "RGB"):
+        return strip.convert(mode)
     if mode == "La":
         if strip.mode == "RGBa":  # Pillow's LA conversion would drop its alpha
             strip = strip.convert("RGBA")

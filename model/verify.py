@@ -98,20 +98,19 @@ def choose(
     1 to the model. The next object on the page (its own tier) is an alternative with no evidence to
     weigh, and so is the digit in pale ink (its own tier: seen in the darkest channel, where luma
     shows no ink; a highlighter's stripe over a pen's digit is pale ink too). None of these replaces
-    a default reading that is a digit. The digit beside more ink (its
-    own tier: a pen lying on the page, a struck-out attempt) is blocked where the more ink or either
-    of its halves is a digit at all, as the far side of a gap is, with one exception, and where it
-    reads as a 1: the more ink read as a 1 and at least twice the reading's size (``sides``: each
-    candidate's longer side) is no digit of its number (a pen is a 1 to the model; one number's
-    digits are written at one size). Its halves are weighed
-    still: three digits that touch are also more than twice one digit's size. The digit among smaller
-    ink (its own tier: a receipt's print around the digit) is blocked where that ink or either of its
-    halves is a digit at all (the larger 1 excepted, as for the far side), and where it reads as a 1;
-    it may replace a default reading that is a digit, on the terms of the other polarity: print
-    gathered with the digit makes some digit of it, not a near-certain one. When no default reading
-    is a digit, an alternative wins only if the model is nearly certain of it: the best of several
-    looks at a letter or a photo is more often digit-like than one look, and that must not turn a
-    refusal into a confident digit. A candidate of tier MARK is never the answer.
+    a default reading that is a digit. The digit beside more ink (its own tier: a pen lying on the
+    page, a struck-out attempt) is blocked where the more ink or either of its halves is a digit at
+    all, as the far side of a gap is, with one exception, and where it reads as a 1: the more ink
+    read as a 1 and at least twice the reading's size (``sides``: each candidate's longer side) is no
+    digit of its number (a pen is a 1 to the model; one number's digits are written at one size).
+    Its halves are weighed still: three digits that touch are also more than twice one digit's size.
+    The digit among smaller ink (its own tier: a receipt's print around the digit) is blocked where
+    that ink or either of its halves is a digit at all (the larger 1 excepted, as for the far side),
+    and where it reads as a 1; it may replace a default reading that is a digit, on the terms of the
+    other polarity: print gathered with the digit makes some digit of it, not a near-certain one.
+    When no default reading is a digit, an alternative wins only if the model is nearly certain of
+    it: the best of several looks at a letter or a photo is more often digit-like than one look, and
+    that must not turn a refusal into a confident digit. A candidate of tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import encode
+from evaluation.imaging import cover_with, encode
 
 SEED = 15_015_015
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -57,11 +57,6 @@ def _written(pixels: np.ndarray, rows: int, cols: int, rng: np.random.Generator,
     left = round((cols - side) * rng.uniform(0.35, 0.65))
     plane[top : top + side, left : left + side] = digit
     return plane
-
-
-def _lay(picture: np.ndarray, cover: np.ndarray, colour: RGB, opacity: float = 1.0) -> None:
-    alpha = (np.clip(cover, 0, 1) * opacity)[..., None]
-    picture += alpha * (np.asarray(colour, np.float32) - picture)
 
 
 def _camera(picture: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -99,16 +94,16 @@ def music_staff(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
                 y = staff + int(rng.integers(-4, 5)) * gap // 2
                 cv2.ellipse(printed, (x, y), (round(gap * 0.65), round(gap * 0.45)), -20, 0, 360, 1.0, -1)
                 cv2.line(printed, (x + round(gap * 0.6), y), (x + round(gap * 0.6), y - 3 * gap), 1.0, thickness)
-    _lay(sheet, printed, (0.15, 0.15, 0.15), 0.9)
+    cover_with(sheet, printed, (0.15, 0.15, 0.15), 0.9)
     digit = cv2.dilate(_written(pixels, rows, cols, rng, 0.32), np.ones((3, 3), np.uint8))
-    _lay(sheet, digit, _pen(rng), 0.95)
+    cover_with(sheet, digit, _pen(rng), 0.95)
     return _camera(sheet, rng)
 
 
 def plastic_sleeve(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page = _backdrop(rng, (0.94, 0.94, 0.92))
     rows, cols = page.shape[:2]
-    _lay(page, cv2.dilate(_written(pixels, rows, cols, rng, 0.33), np.ones((3, 3), np.uint8)), _pen(rng), 0.95)
+    cover_with(page, cv2.dilate(_written(pixels, rows, cols, rng, 0.33), np.ones((3, 3), np.uint8)), _pen(rng), 0.95)
     glare = np.zeros((rows, cols), np.float32)
     ys, xs = np.mgrid[0:rows, 0:cols].astype(np.float32)
     for _ in range(int(rng.integers(1, 4))):
@@ -128,15 +123,15 @@ def neon_glow(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     hues: tuple[RGB, ...] = ((1.0, 0.2, 0.6), (0.2, 0.8, 1.0), (0.4, 1.0, 0.3), (1.0, 0.6, 0.1))
     hue = hues[int(rng.integers(len(hues)))]
     halo = cv2.GaussianBlur(core, (0, 0), max(4.0, rows * rng.uniform(0.01, 0.02)))
-    _lay(night, np.clip(halo * 1.5, 0, 1), hue, 0.8)
-    _lay(night, core, (1.0, 0.97, 0.95), 0.95)  # the core saturates to white
+    cover_with(night, np.clip(halo * 1.5, 0, 1), hue, 0.8)
+    cover_with(night, core, (1.0, 0.97, 0.95), 0.95)  # the core saturates to white
     return _camera(night, rng)
 
 
 def fisheye(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page = _backdrop(rng, (0.93, 0.92, 0.88))
     rows, cols = page.shape[:2]
-    _lay(page, cv2.dilate(_written(pixels, rows, cols, rng, 0.28), np.ones((3, 3), np.uint8)), _pen(rng), 0.95)
+    cover_with(page, cv2.dilate(_written(pixels, rows, cols, rng, 0.28), np.ones((3, 3), np.uint8)), _pen(rng), 0.95)
     # Barrel distortion: a point at radius r in the picture shows the page at r * (1 + k r^2).
     ys, xs = np.mgrid[0:rows, 0:cols].astype(np.float32)
     cx, cy = cols / 2, rows / 2
@@ -160,7 +155,7 @@ def cross_stitch(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     cell = max(5, round(min(rows, cols) * rng.uniform(0.012, 0.018)))
     holes = np.zeros((rows, cols), np.float32)
     holes[::cell, ::cell] = 1
-    _lay(cloth, cv2.dilate(holes, np.ones((2, 2), np.uint8)), (0.7, 0.68, 0.62), 0.6)  # the aida grid's holes
+    cover_with(cloth, cv2.dilate(holes, np.ones((2, 2), np.uint8)), (0.7, 0.68, 0.62), 0.6)  # the aida grid's holes
     cover = _written(pixels, rows, cols, rng, 0.4)
     crosses = np.zeros((rows, cols), np.float32)
     for y in range(0, rows - cell, cell):
@@ -169,7 +164,7 @@ def cross_stitch(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
                 cv2.line(crosses, (x, y), (x + cell, y + cell), 1.0, max(1, cell // 3))
                 cv2.line(crosses, (x + cell, y), (x, y + cell), 1.0, max(1, cell // 3))
     threads: tuple[RGB, ...] = ((0.7, 0.1, 0.15), (0.1, 0.2, 0.5), (0.1, 0.35, 0.15), (0.15, 0.12, 0.1))
-    _lay(cloth, crosses, threads[int(rng.integers(len(threads)))], 0.95)
+    cover_with(cloth, crosses, threads[int(rng.integers(len(threads)))], 0.95)
     return _camera(cloth, rng)
 
 
@@ -184,7 +179,7 @@ def glass_pane(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     street = cv2.GaussianBlur(street, (0, 0), max(6.0, cols * 0.015))
     markers: tuple[RGB, ...] = ((0.95, 0.95, 0.95), (0.05, 0.05, 0.05), (0.1, 0.3, 0.9))
     stroke = cv2.dilate(_written(pixels, rows, cols, rng, 0.35), np.ones((7, 7), np.uint8))
-    _lay(street, stroke, markers[int(rng.integers(len(markers)))], 0.97)
+    cover_with(street, stroke, markers[int(rng.integers(len(markers)))], 0.97)
     return _camera(street, rng)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import encode
+from evaluation.imaging import cover_with, encode
 
 SEED = 14_014_014
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -66,11 +66,6 @@ def _digit_plane(pixels: np.ndarray, shape: tuple[int, int], rng: np.random.Gene
     return plane
 
 
-def _paint(picture: np.ndarray, cover: np.ndarray, colour: Colour) -> None:
-    alpha = np.clip(cover, 0, 1)[..., None]
-    picture += alpha * (np.asarray(colour, np.float32) - picture)
-
-
 def _shoot(picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The phone's capture as 8-bit RGB: uneven light from one side, a little blur and sensor noise."""
     rows, cols = picture.shape[:2]
@@ -95,7 +90,7 @@ def crayon(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     stroke = cv2.dilate(_digit_plane(pixels, (rows, cols), rng, 0.38), np.ones((5, 5), np.uint8))
     waxed = stroke * (tooth > rng.uniform(-0.6, 0.1))  # the wax skips the paper's hollows
     colours: tuple[Colour, ...] = ((0.85, 0.15, 0.1), (0.1, 0.35, 0.8), (0.15, 0.6, 0.2), (0.55, 0.2, 0.6))
-    _paint(paper, waxed * rng.uniform(0.75, 0.95), colours[int(rng.integers(len(colours)))])
+    cover_with(paper, waxed * rng.uniform(0.75, 0.95), colours[int(rng.integers(len(colours)))])
     return _jpeg(_shoot(paper, rng), rng)
 
 
@@ -115,7 +110,7 @@ def embroidery(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     threads: tuple[Colour, ...] = ((0.75, 0.05, 0.1), (0.05, 0.1, 0.35), (0.95, 0.95, 0.95), (0.1, 0.1, 0.1))
     thread = threads[int(rng.integers(len(threads)))]
     sheen = 1 + 0.15 * np.sin(2 * np.pi * (xs + ys) / period)
-    _paint(cloth, stitched, thread)
+    cover_with(cloth, stitched, thread)
     cloth *= np.where(stitched > 0, sheen, 1)[..., None]
     return _jpeg(_shoot(cloth, rng), rng)
 
@@ -127,7 +122,7 @@ def frosting(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     cake = np.zeros((rows, cols), np.float32)
     radius = round(min(rows, cols) * rng.uniform(0.55, 0.7))
     cv2.ellipse(cake, (cols // 2, rows // 2), (radius, round(radius * 0.8)), 0, 0, 360, 1.0, -1)
-    _paint(table, cv2.GaussianBlur(cake, (0, 0), 3), icing)
+    cover_with(table, cv2.GaussianBlur(cake, (0, 0), 3), icing)
     piped = cv2.GaussianBlur(
         cv2.dilate(_digit_plane(pixels, (rows, cols), rng, 0.3), np.ones((9, 9), np.uint8)), (0, 0), 3
     )
@@ -138,7 +133,7 @@ def frosting(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     relief /= np.abs(relief).max() + 1e-6
     darker = rng.uniform(0.5, 0.8)
     piping: Colour = (icing[0] * darker, icing[1] * darker, icing[2] * darker)
-    _paint(table, piped * rng.uniform(0.7, 0.9), piping)
+    cover_with(table, piped * rng.uniform(0.7, 0.9), piping)
     table *= (1 + 0.3 * relief)[..., None]
     return _jpeg(_shoot(table, rng), rng)
 
@@ -158,7 +153,7 @@ def mug(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     shade = np.sqrt(1 - xs**2) * 0.35 + 0.65
     highlight = np.exp(-(((xs - rng.uniform(-0.5, 0.5)) / 0.06) ** 2)) * 0.25
     face = np.repeat(glaze[None, None, :] * shade[None, :, None] + highlight[None, :, None], rows, axis=0)
-    _paint(face, written * rng.uniform(0.85, 0.95), (0.08, 0.08, 0.1))
+    cover_with(face, written * rng.uniform(0.85, 0.95), (0.08, 0.08, 0.1))
     top = round(rows * rng.uniform(0.05, 0.15))
     left = cols // 2 - half
     room[top:, left : left + 2 * half] = face[top:]
@@ -167,7 +162,7 @@ def mug(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 def forwarded(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page = _surface(rng, (0.93, 0.92, 0.88), 0.05)
-    _paint(page, _digit_plane(pixels, page.shape[:2], rng, 0.32), (0.12, 0.12, 0.2))
+    cover_with(page, _digit_plane(pixels, page.shape[:2], rng, 0.32), (0.12, 0.12, 0.2))
     rgb = _shoot(page, rng)
     for _ in range(int(rng.integers(2, 5))):  # each app shrinks, sharpens and re-saves it
         rows, cols = rgb.shape[:2]
@@ -184,7 +179,7 @@ def forwarded(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 def raindrops(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page = _surface(rng, (0.92, 0.91, 0.87), 0.05)
     rows, cols = page.shape[:2]
-    _paint(page, _digit_plane(pixels, (rows, cols), rng, 0.33), (0.1, 0.1, 0.12))
+    cover_with(page, _digit_plane(pixels, (rows, cols), rng, 0.33), (0.1, 0.1, 0.12))
     drops = np.zeros((rows, cols), np.float32)
     for _ in range(int(rng.integers(15, 40))):
         centre = (int(rng.integers(cols)), int(rng.integers(rows)))

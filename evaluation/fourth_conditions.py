@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import encode
+from evaluation.imaging import cover_with, encode
 
 SEED = 20261130
 FIRST_DIGIT = 55_000
@@ -44,11 +44,6 @@ def _place(page: np.ndarray, rng: np.random.Generator, spread: float = 0.12) -> 
     """Where the digit's centre goes: near the middle of the page."""
     height, width = page.shape[:2]
     return width * (0.5 + rng.uniform(-spread, spread)), height * (0.5 + rng.uniform(-spread, spread))
-
-
-def _lay(page: np.ndarray, cover: np.ndarray, colour: tuple[float, float, float]) -> None:
-    """Ink of ``colour`` with coverage ``cover`` (the page's shape) over ``page``, in place."""
-    page += np.clip(cover, 0, 1)[..., None] * (np.asarray(colour, np.float32) - page)
 
 
 def _digit(page: np.ndarray, pixels: np.ndarray, box: float, centre: tuple[float, float]) -> np.ndarray:
@@ -84,7 +79,7 @@ def _pen_width(box: float, rng: np.random.Generator) -> int:
 def underlined(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page, box = _blank(rng)
     x, y = _place(page, rng)
-    _lay(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
+    cover_with(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
     below = y + box * rng.uniform(0.55, 0.75)
     xs = np.linspace(x - box * rng.uniform(0.5, 0.9), x + box * rng.uniform(0.5, 0.9), 40)
     wave = rng.uniform(0, 0.06) * box * np.sin(np.linspace(0, rng.uniform(2, 9) * math.pi, 40))
@@ -92,14 +87,14 @@ def underlined(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     strokes = 1 + int(rng.random() < 0.3)  # sometimes underlined twice
     for k in range(strokes):
         points = np.stack([xs, ys + k * box * 0.12], 1)
-        _lay(page, _stroke(page.shape, points, _pen_width(box, rng)), BALLPOINT)
+        cover_with(page, _stroke(page.shape, points, _pen_width(box, rng)), BALLPOINT)
     return _snapshot(page, rng)
 
 
 def arrow(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page, box = _blank(rng)
     x, y = _place(page, rng, spread=0.08)
-    _lay(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
+    cover_with(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
     # From the left, right or below, stopping short of the digit.
     angle = rng.choice([0.0, math.pi, math.pi / 2]) + rng.uniform(-0.4, 0.4)
     direction = np.array([math.cos(angle), math.sin(angle)])
@@ -113,19 +108,19 @@ def arrow(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     width = _pen_width(box, rng)
     cover = _stroke(page.shape, shaft, width)
     cover = np.maximum(cover, _stroke(page.shape, np.array([head[0], tip, head[1]]), width))
-    _lay(page, cover, BALLPOINT)
+    cover_with(page, cover, BALLPOINT)
     return _snapshot(page, rng)
 
 
 def tick(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page, box = _blank(rng)
     x, y = _place(page, rng, spread=0.08)
-    _lay(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
+    cover_with(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
     size = box * rng.uniform(0.4, 0.8)
     side = 1 if rng.random() < 0.6 else -1
     corner = np.array([x + side * box * rng.uniform(0.8, 1.1), y + box * rng.uniform(-0.1, 0.3)])
     points = np.array([corner + np.array([-0.35, -0.35]) * size, corner, corner + np.array([0.6, -1.0]) * size])
-    _lay(page, _stroke(page.shape, points, _pen_width(box, rng)), RED_PEN)
+    cover_with(page, _stroke(page.shape, points, _pen_width(box, rng)), RED_PEN)
     return _snapshot(page, rng)
 
 
@@ -133,7 +128,7 @@ def pen_on_page(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page, box = _blank(rng)
     height, width = page.shape[:2]
     x, y = _place(page, rng, spread=0.08)
-    _lay(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
+    cover_with(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
     # The pen's body: a long rounded bar, dark or coloured, with a lighter line along it, away from the digit.
     length, thick = min(height, width) * rng.uniform(0.5, 0.8), box * rng.uniform(0.18, 0.3)
     angle = rng.uniform(-0.5, 0.5) + (math.pi / 2 if rng.random() < 0.5 else 0.0)
@@ -144,9 +139,9 @@ def pen_on_page(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     ends = np.array([middle - along * length / 2, middle + along * length / 2])
     body = _stroke(page.shape, ends, max(3, round(thick)))
     colour = [(0.08, 0.08, 0.1), (0.1, 0.2, 0.55), (0.7, 0.1, 0.1), (0.85, 0.85, 0.88)][int(rng.integers(4))]
-    _lay(page, cv2.GaussianBlur(body, (0, 0), 1.0), colour)
+    cover_with(page, cv2.GaussianBlur(body, (0, 0), 1.0), colour)
     shine = _stroke(page.shape, ends + across * thick * 0.2, max(1, round(thick * 0.15)))
-    _lay(page, shine * body * 0.5, (1.0, 1.0, 1.0))
+    cover_with(page, shine * body * 0.5, (1.0, 1.0, 1.0))
     shadow = cv2.GaussianBlur(np.roll(body, (round(thick * 0.4), round(thick * 0.3)), (0, 1)), (0, 0), thick * 0.3)
     page *= (1 - 0.35 * shadow * (1 - body))[..., None]
     return _snapshot(page, rng)
@@ -163,8 +158,8 @@ def coffee_ring(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     rim = np.exp(-(((distance - radius) / (box * rng.uniform(0.02, 0.05))) ** 2))
     stain = rng.uniform(0.15, 0.35) * (distance < radius) + rng.uniform(0.4, 0.7) * rim
     wobble = cv2.GaussianBlur(rng.uniform(0.6, 1.0, size=(height, width)).astype(np.float32), (0, 0), box * 0.05)
-    _lay(page, stain * wobble, (0.6, 0.42, 0.25))
-    _lay(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
+    cover_with(page, stain * wobble, (0.6, 0.42, 0.25))
+    cover_with(page, _digit(page, pixels, box, (x, y)), BALLPOINT)
     return _snapshot(page, rng)
 
 
@@ -173,7 +168,7 @@ def screen_photo(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     height, width = page.shape[:2]
     page[:] = 0.97
     x, y = _place(page, rng, spread=0.06)
-    _lay(page, _digit(page, pixels, box * 0.9, (x, y)), (0.05, 0.05, 0.05))
+    cover_with(page, _digit(page, pixels, box * 0.9, (x, y)), (0.05, 0.05, 0.05))
     # The monitor's pixel grid beats against the camera's: a fine pattern of bright and dark bands.
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     angle, period = rng.uniform(0, math.pi), rng.uniform(4, 12)

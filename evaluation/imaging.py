@@ -21,3 +21,12 @@ def digit_image(pixels: np.ndarray) -> Image.Image:
 
 def png(pixels: np.ndarray) -> bytes:
     return encode(digit_image(pixels), "PNG")
+
+
+def cover_with(
+    picture: np.ndarray, cover: np.ndarray, colour: tuple[float, float, float], strength: float = 1.0
+) -> None:
+    """Lays ``colour`` over ``picture`` (rows x cols x 3, float in [0, 1]) where ``cover`` (rows x cols,
+    0 to 1) says, ``strength`` of the way, in place: ink, paint or thread over a surface."""
+    alpha = (np.clip(cover, 0, 1) * strength)[..., None]
+    picture += alpha * (np.asarray(colour, np.float32) - picture)

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import encode
+from evaluation.imaging import cover_with, encode
 
 SEED = 13_013_013
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -59,11 +59,6 @@ def _strokes(
     return plane
 
 
-def _apply(canvas: np.ndarray, cover: np.ndarray, tone: Tone, strength: float = 1.0) -> None:
-    alpha = (np.clip(cover, 0, 1) * strength)[..., None]
-    canvas += alpha * (np.asarray(tone, np.float32) - canvas)
-
-
 def _photograph(canvas: np.ndarray, rng: np.random.Generator) -> bytes:
     """The phone's shot: a soft corner darkening, slight blur, noise, a JPEG."""
     rows, cols = canvas.shape[:2]
@@ -84,7 +79,7 @@ def fogged_window(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     picture = fog * (1 - cleared[..., None]) + street * cleared[..., None]
     rows, cols = picture.shape[:2]
     drops = (rng.random((rows, cols)) < 0.0015).astype(np.float32) * cv2.dilate(cover, np.ones((15, 15), np.uint8))
-    _apply(picture, cv2.GaussianBlur(drops, (0, 0), 2.5) * 6, (0.85, 0.87, 0.9), 0.7)
+    cover_with(picture, cv2.GaussianBlur(drops, (0, 0), 2.5) * 6, (0.85, 0.87, 0.9), 0.7)
     return _photograph(picture, rng)
 
 
@@ -92,7 +87,7 @@ def highlighter_ink(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page = _canvas(rng, (0.97, 0.97, 0.95))
     cover = cv2.dilate(_strokes(pixels, page, rng, (0.3, 0.45)), np.ones((7, 7), np.uint8))
     inks: tuple[Tone, ...] = ((0.98, 0.95, 0.35), (0.6, 0.95, 0.5), (0.98, 0.6, 0.8), (0.98, 0.75, 0.4))
-    _apply(page, cover, inks[int(rng.integers(len(inks)))], rng.uniform(0.75, 0.95))
+    cover_with(page, cover, inks[int(rng.integers(len(inks)))], rng.uniform(0.75, 0.95))
     return _photograph(page, rng)
 
 
@@ -102,8 +97,8 @@ def water_bleed(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     halo = cv2.GaussianBlur(cover, (0, 0), max(3.0, page.shape[0] * rng.uniform(0.006, 0.012)))
     inks: tuple[Tone, ...] = ((0.15, 0.2, 0.55), (0.1, 0.1, 0.15), (0.35, 0.15, 0.45))
     ink = inks[int(rng.integers(len(inks)))]
-    _apply(page, np.clip(halo * 3, 0, 1), ink, rng.uniform(0.4, 0.6))
-    _apply(page, cover, ink, rng.uniform(0.8, 0.95))
+    cover_with(page, np.clip(halo * 3, 0, 1), ink, rng.uniform(0.4, 0.6))
+    cover_with(page, cover, ink, rng.uniform(0.8, 0.95))
     return _photograph(page, rng)
 
 
@@ -120,11 +115,11 @@ def newspaper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
             word = int(rng.integers(line, 5 * line))
             cv2.rectangle(print_, (x, y), (min(cols - 10, x + word), y + line // 2), 1.0, -1)
             x += word + line // 2
-    _apply(page, print_, (0.25, 0.25, 0.27), 0.8)
+    cover_with(page, print_, (0.25, 0.25, 0.27), 0.8)
     written = np.zeros((rows, cols), np.float32)
     body = _strokes(pixels, page[:, : margin - 10], rng, (0.55, 0.8))
     written[:, : margin - 10] = body
-    _apply(page, written, (0.1, 0.12, 0.4) if rng.random() < 0.5 else (0.05, 0.05, 0.05), 0.95)
+    cover_with(page, written, (0.1, 0.12, 0.4) if rng.random() < 0.5 else (0.05, 0.05, 0.05), 0.95)
     return _photograph(page, rng)
 
 
@@ -140,8 +135,8 @@ def stencil(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     overspray = cv2.GaussianBlur(cover, (0, 0), max(2.0, rows * 0.005)) * (rng.random((rows, cols)) < 0.6)
     paints: tuple[Tone, ...] = ((0.08, 0.08, 0.08), (0.7, 0.1, 0.1), (0.1, 0.2, 0.5))
     paint = paints[int(rng.integers(len(paints)))]
-    _apply(wall, overspray.astype(np.float32), paint, 0.5)
-    _apply(wall, cover, paint, rng.uniform(0.85, 0.97))
+    cover_with(wall, overspray.astype(np.float32), paint, 0.5)
+    cover_with(wall, cover, paint, rng.uniform(0.85, 0.97))
     return _photograph(wall, rng)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import encode
+from evaluation.imaging import cover_with, encode
 
 SEED = 12_012_012
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -66,12 +66,6 @@ def _place(shape: tuple[int, int], patch: np.ndarray, left: int, top: int) -> np
     return plane
 
 
-def _ink(picture: np.ndarray, cover: np.ndarray, colour: RGB, strength: float = 1.0) -> None:
-    """Covers ``picture`` with ``colour`` where ``cover`` says, in place."""
-    alpha = (np.clip(cover, 0, 1) * strength)[..., None]
-    picture += alpha * (np.asarray(colour, np.float32) - picture)
-
-
 def _write_within(
     picture: np.ndarray, pixels: np.ndarray, rng: np.random.Generator, box: tuple[int, int, int, int], share: float
 ) -> np.ndarray:
@@ -110,7 +104,7 @@ def envelope(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     shape = np.zeros((rows, cols), np.float32)
     cv2.fillPoly(shape, [_quad(centre, (width, height), rng.uniform(-6, 6))], 1.0, cv2.LINE_AA)
     papers: tuple[RGB, ...] = ((0.95, 0.95, 0.93), (0.9, 0.8, 0.6))
-    _ink(photo, shape, papers[int(rng.integers(2))])
+    cover_with(photo, shape, papers[int(rng.integers(2))])
     left, top = round(centre[0] - width / 2), round(centre[1] - height / 2)
     stamp = np.zeros((rows, cols), np.float32)
     sw, sh = round(width * 0.12), round(width * 0.14)
@@ -118,7 +112,7 @@ def envelope(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
         stamp, (round(left + width * 0.82), top + sh // 3), (round(left + width * 0.82) + sw, top + sh), 1.0, -1
     )
     stamps: tuple[RGB, ...] = ((0.7, 0.2, 0.25), (0.2, 0.4, 0.7), (0.3, 0.55, 0.3))
-    _ink(photo, stamp * shape, stamps[int(rng.integers(3))])
+    cover_with(photo, stamp * shape, stamps[int(rng.integers(3))])
     address = np.zeros((rows, cols), np.float32)
     line = max(2, round(height * 0.025))
     for k in range(3):
@@ -126,14 +120,14 @@ def envelope(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
         cv2.line(
             address, (round(left + width * 0.06), y), (round(left + width * rng.uniform(0.25, 0.35)), y), 1.0, line
         )
-    _ink(photo, address * shape, (0.3, 0.3, 0.32), 0.8)
+    cover_with(photo, address * shape, (0.3, 0.3, 0.32), 0.8)
     middle = (
         round(left + width * 0.3),
         round(top + height * 0.3),
         round(left + width * 0.75),
         round(top + height * 0.9),
     )
-    _ink(photo, _write_within(photo, pixels, rng, middle, rng.uniform(0.55, 0.85)), MARKERS[int(rng.integers(3))])
+    cover_with(photo, _write_within(photo, pixels, rng, middle, rng.uniform(0.55, 0.85)), MARKERS[int(rng.integers(3))])
     return _snap(photo, rng)
 
 
@@ -147,13 +141,13 @@ def cardboard(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     band = round(rows * rng.uniform(0.12, 0.2))
     y0 = round(rows * rng.choice([0.08, 0.75]))
     tape[y0 : y0 + band] = 1
-    _ink(photo, tape, (0.8, 0.68, 0.5), 0.5)
+    cover_with(photo, tape, (0.8, 0.68, 0.5), 0.5)
     box = (round(cols * 0.2), round(rows * 0.25), round(cols * 0.8), round(rows * 0.75))
     side = round(min(rows, cols) * rng.uniform(0.3, 0.45))
     digit = _digit(pixels, side, rng, thicken=rng.uniform(0.03, 0.06))
     x = box[0] + round((box[2] - box[0] - side) * rng.uniform(0.3, 0.7))
     y = box[1] + round((box[3] - box[1] - side) * rng.uniform(0.3, 0.7))
-    _ink(photo, _place((rows, cols), digit, x, y), (0.06, 0.05, 0.05), rng.uniform(0.85, 0.97))
+    cover_with(photo, _place((rows, cols), digit, x, y), (0.06, 0.05, 0.05), rng.uniform(0.85, 0.97))
     return _snap(photo, rng)
 
 
@@ -171,7 +165,7 @@ def napkin(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     box = (round(cols * 0.25), round(rows * 0.2), round(cols * 0.75), round(rows * 0.8))
     cover = _write_within(photo, pixels, rng, box, rng.uniform(0.5, 0.8))
     feathered = np.maximum(cover, 0.6 * cv2.GaussianBlur(cover, (0, 0), max(1.5, rows * 0.004)))
-    _ink(photo, feathered, MARKERS[int(rng.integers(2))], rng.uniform(0.7, 0.9))
+    cover_with(photo, feathered, MARKERS[int(rng.integers(2))], rng.uniform(0.7, 0.9))
     return _snap(photo, rng)
 
 
@@ -182,18 +176,18 @@ def clipboard(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     sheet = (margin_x, margin_y, cols - margin_x, rows + 10)  # the sheet runs out of the frame below
     page = np.zeros((rows, cols), np.float32)
     cv2.rectangle(page, sheet[:2], sheet[2:], 1.0, -1)
-    _ink(photo, page, (0.96, 0.96, 0.95))
+    cover_with(photo, page, (0.96, 0.96, 0.95))
     clip = np.zeros((rows, cols), np.float32)
     clip_w, clip_h = round(cols * rng.uniform(0.25, 0.35)), round(rows * rng.uniform(0.08, 0.12))
     cv2.rectangle(
         clip, (cols // 2 - clip_w // 2, margin_y - clip_h // 2), (cols // 2 + clip_w // 2, margin_y + clip_h), 1.0, -1
     )
-    _ink(photo, clip, (0.72, 0.73, 0.75))
+    cover_with(photo, clip, (0.72, 0.73, 0.75))
     shine = np.zeros((rows, cols), np.float32)
     cv2.line(shine, (cols // 2 - clip_w // 2 + 4, margin_y), (cols // 2 + clip_w // 2 - 4, margin_y), 1.0, 3)
-    _ink(photo, shine, (0.95, 0.95, 0.97))
+    cover_with(photo, shine, (0.95, 0.95, 0.97))
     writable = (sheet[0], margin_y + clip_h + 20, sheet[2], rows - 10)
-    _ink(photo, _write_within(photo, pixels, rng, writable, rng.uniform(0.4, 0.7)), MARKERS[int(rng.integers(3))])
+    cover_with(photo, _write_within(photo, pixels, rng, writable, rng.uniform(0.4, 0.7)), MARKERS[int(rng.integers(3))])
     return _snap(photo, rng)
 
 
@@ -206,11 +200,11 @@ def blueprint(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
         cv2.line(grid, (x, 0), (x, rows), 1.0, 1)
     for y in range(int(rng.integers(0, step)), rows, step):
         cv2.line(grid, (0, y), (cols, y), 1.0, 1)
-    _ink(photo, grid, (0.75, 0.85, 0.95), rng.uniform(0.25, 0.45))
+    cover_with(photo, grid, (0.75, 0.85, 0.95), rng.uniform(0.25, 0.45))
     box = (round(cols * 0.2), round(rows * 0.2), round(cols * 0.8), round(rows * 0.8))
     cover = _write_within(photo, pixels, rng, box, rng.uniform(0.45, 0.75))
     chalky = cover * (0.75 + 0.25 * (rng.random(cover.shape) < 0.8))
-    _ink(photo, chalky.astype(np.float32), (0.93, 0.95, 0.97), rng.uniform(0.8, 0.95))
+    cover_with(photo, chalky.astype(np.float32), (0.93, 0.95, 0.97), rng.uniform(0.8, 0.95))
     return _snap(photo, rng)
 
 
@@ -231,11 +225,11 @@ def masking_tape(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     ragged = cv2.GaussianBlur(rng.normal(0, 1, (rows, cols)).astype(np.float32), (0, 0), 3) > -0.3
     ends = np.abs(xs - centre[0]) > tape_w / 2 - rows * 0.02
     tape *= np.where(ends, ragged, 1.0).astype(np.float32)
-    _ink(photo, tape, (0.88, 0.83, 0.68), 0.85)
+    cover_with(photo, tape, (0.88, 0.83, 0.68), 0.85)
     left, top = round(centre[0] - tape_w / 2), round(centre[1] - tape_h / 2)
     box = (left + tape_w // 4, top + tape_h // 10, left + 3 * tape_w // 4, top + 9 * tape_h // 10)
     digit = _write_within(photo, pixels, rng, box, rng.uniform(0.75, 0.95))
-    _ink(photo, digit, MARKERS[int(rng.integers(3))], rng.uniform(0.85, 0.97))
+    cover_with(photo, digit, MARKERS[int(rng.integers(3))], rng.uniform(0.85, 0.97))
     return _snap(photo, rng)
 
 

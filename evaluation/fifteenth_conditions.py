@@ -1,6 +1,5 @@
 """A fifteenth held-out set of everyday conditions, written and frozen unread after the fourteenth set
-was read (docs/accuracy.md says when it was read), for the next change of digit finding to be read
-on once.
+was read, then read once on 401c631 (docs/accuracy.md); a development set since.
 
 The fourteenth set (evaluation/fourteenth_conditions.py) is a development set now. This one is new
 code (its own surfaces, pens and camera) with conditions that no earlier set has, from MNIST

@@ -24,8 +24,8 @@ it; a development set since). With ``--thirteenth``, also the thirteenth
 once on ec24fc4; a development set since). With ``--fourteenth``, also the fourteenth
 (evaluation/fourteenth_conditions.py: frozen unread once the thirteenth was read, in 8ed10ec; read
 once on c758856; a development set since). With ``--fifteenth``, also the fifteenth
-(evaluation/fifteenth_conditions.py: frozen unread once the fourteenth was read, for the next change
-to be read on once; docs/accuracy.md says when it was read). Per condition:
+(evaluation/fifteenth_conditions.py: frozen unread once the fourteenth was read, in f8bb78e; read
+once on 401c631; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """

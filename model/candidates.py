@@ -68,7 +68,8 @@ cells and one in pale ink:
   both sides; the gathered group is cut at the row where it begins, and the part above is proposed,
   the part below beside it, whole and cut in two, weighed as a mark left out.
 
-Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; specks and
+Masking: Otsu's threshold on the flattened page, floored so a blank page stays blank; the lines
+that span the page (ruled paper, a music staff) removed, but where a stroke crosses them; specks and
 components touching the border (a table, a page edge, fingers) are dropped, the border ones kept
 only when nothing else is there. OpenCV does the filters and components (C++ speed, no Python loops
 over pixels). Every size below is a fraction of the image or of the ink's own stroke, never a pixel
@@ -236,7 +237,22 @@ def remove_ruled_lines(mask: np.ndarray) -> np.ndarray:
         half = float(np.median(thickness[ys, xs]))
         if half <= thin_limit:  # erase the line as wide as it is, and its antialiased rim
             cv2.line(lines, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness=2 * math.ceil(half) + 1)
-    return mask & (1 - lines)
+    return without_lines(mask, lines)
+
+
+def without_lines(mask: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """The mask without ``lines`` but where a stroke crosses one: a digit written across a music
+    staff's or a ruled page's lines would be cut by their removal into pieces that are each no
+    digit. A crossing is a gap as wide as the erased band, with the stroke's ink on both sides,
+    which a closing that wide fills; a line's stretch beside ink on one side only stays erased."""
+    kept = mask & (1 - lines)
+    if not lines.any():
+        return kept
+    # The band's width, where a line's segments found side by side erased it wider than one of them.
+    half = float(cv2.distanceTransform(lines, cv2.DIST_L2, 3).max())
+    side = 2 * math.ceil(half) + 3
+    closed = cv2.morphologyEx(kept, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    return kept | (closed & lines & mask)
 
 
 def widening(mask: np.ndarray) -> int:

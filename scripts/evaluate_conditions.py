@@ -25,7 +25,9 @@ once on ec24fc4; a development set since). With ``--fourteenth``, also the fourt
 (evaluation/fourteenth_conditions.py: frozen unread once the thirteenth was read, in 8ed10ec; read
 once on c758856; a development set since). With ``--fifteenth``, also the fifteenth
 (evaluation/fifteenth_conditions.py: frozen unread once the fourteenth was read, in f8bb78e; read
-once on 401c631; a development set since). Per condition:
+once on 401c631; a development set since). With ``--sixteenth``, also the sixteenth
+(evaluation/sixteenth_conditions.py: frozen unread once the fifteenth was read, for the next change
+to be read on once; docs/accuracy.md says when it was read). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -48,6 +50,7 @@ from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
 from evaluation.ninth_conditions import build_ninth
 from evaluation.seventh_conditions import build_seventh
+from evaluation.sixteenth_conditions import build_sixteenth
 from evaluation.sixth_conditions import build_sixth
 from evaluation.tenth_conditions import build_tenth
 from evaluation.thirteenth_conditions import build_thirteenth
@@ -84,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
-    parser.add_argument("--fifteenth", action="store_true", help="also read the fifteenth set (held out)")
+    parser.add_argument("--fifteenth", action="store_true", help="also read the fifteenth set (read once on 401c631)")
+    parser.add_argument("--sixteenth", action="store_true", help="also read the sixteenth set (held out)")
     parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (read once on c758856)")
     parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
     args = parser.parse_args(argv)
@@ -121,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         table("fourteenth condition", build_fourteenth(pixels, labels))
     if args.fifteenth:
         table("fifteenth condition", build_fifteenth(pixels, labels))
+    if args.sixteenth:
+        table("sixteenth condition", build_sixteenth(pixels, labels))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import cover_with, encode
+from evaluation.imaging import cover_with, encode, placed
 
 SEED = 14_014_014
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -59,11 +59,7 @@ def _digit_plane(pixels: np.ndarray, shape: tuple[int, int], rng: np.random.Gene
     digit = cv2.resize(pixels.astype(np.float32) / 255, (side, side), interpolation=cv2.INTER_CUBIC)
     slant = np.float32([[1, rng.uniform(-0.15, 0.15), 0], [0, 1, 0]])
     digit = np.clip(cv2.warpAffine(digit, slant, (side, side)), 0, 1)
-    plane = np.zeros((rows, cols), np.float32)
-    top = round((rows - side) * rng.uniform(0.3, 0.7))
-    left = round((cols - side) * rng.uniform(0.3, 0.7))
-    plane[top : top + side, left : left + side] = digit
-    return plane
+    return placed(digit, rows, cols, rng, (0.3, 0.7))
 
 
 def _shoot(picture: np.ndarray, rng: np.random.Generator) -> np.ndarray:

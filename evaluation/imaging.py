@@ -30,3 +30,16 @@ def cover_with(
     0 to 1) says, ``strength`` of the way, in place: ink, paint or thread over a surface."""
     alpha = (np.clip(cover, 0, 1) * strength)[..., None]
     picture += alpha * (np.asarray(colour, np.float32) - picture)
+
+
+def placed(
+    digit: np.ndarray, rows: int, cols: int, rng: np.random.Generator, spread: tuple[float, float]
+) -> np.ndarray:
+    """A rows x cols plane holding ``digit`` (a square of coverage), its top and then its left drawn
+    at random between ``spread`` of the room the plane leaves it: near the middle, not at it."""
+    side = digit.shape[0]
+    plane = np.zeros((rows, cols), np.float32)
+    top = round((rows - side) * rng.uniform(*spread))
+    left = round((cols - side) * rng.uniform(*spread))
+    plane[top : top + side, left : left + side] = digit
+    return plane

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import cover_with, encode
+from evaluation.imaging import cover_with, encode, placed
 
 SEED = 16_016_016
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -49,11 +49,7 @@ def _digit(pixels: np.ndarray, shape: tuple[int, ...], rng: np.random.Generator,
     slant = np.float32([[1, rng.uniform(-0.15, 0.15), 0], [0, 1, 0]])
     digit = np.clip(cv2.warpAffine(digit, slant, (side, side)), 0, 1)
     digit = cv2.dilate(digit, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    plane = np.zeros((rows, cols), np.float32)
-    top = round((rows - side) * rng.uniform(0.33, 0.67))
-    left = round((cols - side) * rng.uniform(0.33, 0.67))
-    plane[top : top + side, left : left + side] = digit
-    return plane
+    return placed(digit, rows, cols, rng, (0.33, 0.67))
 
 
 def _shot(picture: np.ndarray, rng: np.random.Generator) -> bytes:

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from evaluation.conditions import Case, Render, sample_cases
-from evaluation.imaging import cover_with, encode
+from evaluation.imaging import cover_with, encode, placed
 
 SEED = 13_013_013
 FIRST_DIGIT = 55_000  # the validation split: the model never trained on these
@@ -52,11 +52,7 @@ def _strokes(
     digit = cv2.resize(pixels.astype(np.float32) / 255, (side, side), interpolation=cv2.INTER_CUBIC)
     turn = cv2.getRotationMatrix2D((side / 2, side / 2), rng.uniform(-9, 9), 1.0)
     digit = np.clip(cv2.warpAffine(digit, turn, (side, side)), 0, 1)
-    plane = np.zeros((rows, cols), np.float32)
-    top = round((rows - side) * rng.uniform(0.35, 0.65))
-    left = round((cols - side) * rng.uniform(0.35, 0.65))
-    plane[top : top + side, left : left + side] = digit
-    return plane
+    return placed(digit, rows, cols, rng, (0.35, 0.65))
 
 
 def _photograph(canvas: np.ndarray, rng: np.random.Generator) -> bytes:

@@ -1,10 +1,12 @@
 """A sixteenth held-out set of everyday conditions, written and frozen unread once the fifteenth set
-was read, for the next change of digit finding to be read on once (docs/accuracy.md says when).
+was read, then read once on bce2984 (docs/accuracy.md); a development set since.
 
 The fifteenth set (evaluation/fifteenth_conditions.py) is a development set now. This one is new
-code (its own surfaces, pens and camera) with conditions that no earlier set has, from MNIST
-validation digits (55,000-59,999) and its own seed. Each image is one digit that a person reads at a
-glance:
+code (its own surfaces, pens and camera), from MNIST validation digits (55,000-59,999) and its own
+seed. It was meant to hold conditions that no earlier set has; four of them resemble earlier sets'
+all the same, found only after its reading: motion blur the frozen set's camera shake, pixelated its
+thumbnail, overexposed the first held-out set's, palm the tenth set's digit on a palm. Each image is
+one digit that a person reads at a glance:
 
 - **motion-blur**: the phone moved while the shutter was open: every stroke smeared along one
   direction;

@@ -26,7 +26,9 @@ once on ec24fc4; a development set since). With ``--fourteenth``, also the fourt
 once on c758856; a development set since). With ``--fifteenth``, also the fifteenth
 (evaluation/fifteenth_conditions.py: frozen unread once the fourteenth was read, in f8bb78e; read
 once on 401c631; a development set since). With ``--sixteenth``, also the sixteenth
-(evaluation/sixteenth_conditions.py: frozen unread once the fifteenth was read, for the next change
+(evaluation/sixteenth_conditions.py: frozen unread once the fifteenth was read, in ab3564e; read once
+on bce2984; a development set since). With ``--seventeenth``, also the seventeenth
+(evaluation/seventeenth_conditions.py: frozen unread once the sixteenth was read, for the next change
 to be read on once; docs/accuracy.md says when it was read). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
@@ -49,6 +51,7 @@ from evaluation.fourth_conditions import build_fourth
 from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
 from evaluation.ninth_conditions import build_ninth
+from evaluation.seventeenth_conditions import build_seventeenth
 from evaluation.seventh_conditions import build_seventh
 from evaluation.sixteenth_conditions import build_sixteenth
 from evaluation.sixth_conditions import build_sixth
@@ -88,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
     parser.add_argument("--fifteenth", action="store_true", help="also read the fifteenth set (read once on 401c631)")
-    parser.add_argument("--sixteenth", action="store_true", help="also read the sixteenth set (held out)")
+    parser.add_argument("--sixteenth", action="store_true", help="also read the sixteenth set (read once on bce2984)")
+    parser.add_argument("--seventeenth", action="store_true", help="also read the seventeenth set (held out)")
     parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (read once on c758856)")
     parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
     args = parser.parse_args(argv)
@@ -127,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         table("fifteenth condition", build_fifteenth(pixels, labels))
     if args.sixteenth:
         table("sixteenth condition", build_sixteenth(pixels, labels))
+    if args.seventeenth:
+        table("seventeenth condition", build_seventeenth(pixels, labels))
 
 
 if __name__ == "__main__":

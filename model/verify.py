@@ -110,7 +110,9 @@ def choose(
     other polarity: print gathered with the digit makes some digit of it, not a near-certain one.
     When no default reading is a digit, an alternative wins only if the model is nearly certain of
     it: the best of several looks at a letter or a photo is more often digit-like than one look, and
-    that must not turn a refusal into a confident digit. A candidate of tier MARK is never the answer.
+    that must not turn a refusal into a confident digit. There too a near-certain 1 gives way to the
+    other polarity's near-certain other digit, as the default reading does: the edge of a hand or a
+    sheet against a dark room is a 1 to the model. A candidate of tier MARK is never the answer.
     """
     if len(scores) == 1:
         return 0
@@ -132,15 +134,17 @@ def choose(
             return best
         return _past_an_edge(own, allowed, scores, tiers, digits)
     best = max(allowed, key=scores.__getitem__)
-    return best if scores[best] >= ALTERNATIVE_CONFIDENCE else 0
+    if scores[best] < ALTERNATIVE_CONFIDENCE:
+        return 0
+    return _past_an_edge(best, allowed, scores, tiers, digits)
 
 
 def _past_an_edge(
     own: int, allowed: list[int], scores: list[float], tiers: tuple[int, ...], digits: Sequence[int]
 ) -> int:
-    """The default reading ``own``, unless it is a 1 and the other polarity's likeliest candidate is
-    near-certain another digit: the edge of a shadow or of a page in the likelier polarity is a
-    near-certain 1 to the model."""
+    """The reading ``own`` (a default, or the near-certain alternative where no default is a digit),
+    unless it is a 1 and the other polarity's likeliest candidate is near-certain another digit: the
+    edge of a shadow or of a page in the likelier polarity is a near-certain 1 to the model."""
     other = [k for k in allowed if tiers[k] == 1]
     if not digits or not other or digits[own] != 1:
         return own

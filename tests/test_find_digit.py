@@ -1084,3 +1084,14 @@ def test_a_removed_line_is_kept_only_where_a_stroke_crosses_it():
     cleaned = remove_ruled_lines(mask)
     assert cv2.connectedComponents(cleaned[:, 290:320])[0] == 2  # the background and the whole bar
     assert not cleaned[295:302, 320:].any()
+
+
+def test_a_near_certain_1_among_the_alternatives_gives_way_to_the_other_polaritys_digit():
+    """Where no default reading is a digit, the near-certain alternative is answered, unless it is a 1
+    and the other polarity's likeliest candidate is near-certain another digit (a hand's or a
+    sheet's edge against a dark room is a 1 to the model); a 1 there is a 1 otherwise."""
+    tiers = (0, DARKER, 1)
+    assert choose([0.2, 1.0, 0.995], tiers, 0.4, digits=(5, 1, 2)) == 2
+    assert choose([0.2, 1.0, 0.95], tiers, 0.4, digits=(5, 1, 2)) == 1  # the other is not near-certain
+    assert choose([0.2, 1.0, 0.995], tiers, 0.4, digits=(5, 1, 1)) == 1  # the other is a 1 too
+    assert choose([0.2, 0.995, 1.0], tiers, 0.4, digits=(5, 3, 2)) == 2  # no 1: the likeliest wins

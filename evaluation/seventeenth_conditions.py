@@ -1,5 +1,5 @@
 """A seventeenth held-out set of everyday conditions, written and frozen unread once the sixteenth set
-was read, for the next change of digit finding to be read on once (docs/accuracy.md says when).
+was read, then read once on 8c97fa4 (docs/accuracy.md); a development set since.
 
 The sixteenth set (evaluation/sixteenth_conditions.py) is a development set now; four of its six
 conditions turned out to resemble earlier sets' (docs/accuracy.md). The names of every earlier set's

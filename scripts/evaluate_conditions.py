@@ -28,8 +28,8 @@ once on c758856; a development set since). With ``--fifteenth``, also the fiftee
 once on 401c631; a development set since). With ``--sixteenth``, also the sixteenth
 (evaluation/sixteenth_conditions.py: frozen unread once the fifteenth was read, in ab3564e; read once
 on bce2984; a development set since). With ``--seventeenth``, also the seventeenth
-(evaluation/seventeenth_conditions.py: frozen unread once the sixteenth was read, for the next change
-to be read on once; docs/accuracy.md says when it was read). Per condition:
+(evaluation/seventeenth_conditions.py: frozen unread once the sixteenth was read, in 42cf08c; read
+once on 8c97fa4; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
     parser.add_argument("--fifteenth", action="store_true", help="also read the fifteenth set (read once on 401c631)")
     parser.add_argument("--sixteenth", action="store_true", help="also read the sixteenth set (read once on bce2984)")
-    parser.add_argument("--seventeenth", action="store_true", help="also read the seventeenth set (held out)")
+    parser.add_argument("--seventeenth", action="store_true", help="also read the seventeenth set (read on 8c97fa4)")
     parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (read once on c758856)")
     parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
     args = parser.parse_args(argv)

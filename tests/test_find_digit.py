@@ -413,7 +413,7 @@ def test_the_later_held_out_conditions_are_deterministic_and_have_every_conditio
     build, conditions, mnist_pixels, mnist_test
 ):
     """The later held-out sets of conditions are only built here, never scored: each was read once
-    by scripts/evaluate_conditions.py, as docs/accuracy.md reports (the seventeenth is not read yet)."""
+    by scripts/evaluate_conditions.py, as docs/accuracy.md reports."""
     pixels, labels = np.tile(mnist_pixels, (6, 1, 1)), np.tile(mnist_test.labels.numpy(), 6)
     first, second = build(pixels, labels, per_condition=1), build(pixels, labels, per_condition=1)
     assert [c.data for c in first] == [c.data for c in second]

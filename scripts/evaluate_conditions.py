@@ -42,22 +42,8 @@ import numpy as np
 import torch
 
 from evaluation.conditions import Case, build_conditions
-from evaluation.eighth_conditions import build_eighth
-from evaluation.eleventh_conditions import build_eleventh
-from evaluation.fifteenth_conditions import build_fifteenth
-from evaluation.fifth_conditions import build_fifth
-from evaluation.fourteenth_conditions import build_fourteenth
-from evaluation.fourth_conditions import build_fourth
-from evaluation.frozen_conditions import build_frozen
 from evaluation.heldout_conditions import build_heldout
-from evaluation.ninth_conditions import build_ninth
-from evaluation.seventeenth_conditions import build_seventeenth
-from evaluation.seventh_conditions import build_seventh
-from evaluation.sixteenth_conditions import build_sixteenth
-from evaluation.sixth_conditions import build_sixth
-from evaluation.tenth_conditions import build_tenth
-from evaluation.thirteenth_conditions import build_thirteenth
-from evaluation.twelfth_conditions import build_twelfth
+from evaluation.later_sets import LATER_SETS
 from evaluation.unseen_conditions import build_unseen
 from scripts.build_mar import ROOT
 from scripts.evaluate_uploads import offline_readings
@@ -80,21 +66,10 @@ def table(title: str, cases: list[Case]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frozen", action="store_true", help="also read the third held-out set")
-    parser.add_argument("--fourth", action="store_true", help="also read the fourth set (held out until 877aee3)")
-    parser.add_argument("--fifth", action="store_true", help="also read the fifth set (held out until 06c79e6)")
-    parser.add_argument("--sixth", action="store_true", help="also read the sixth set (read once, developed on since)")
-    parser.add_argument("--seventh", action="store_true", help="also read the seventh set (read once in 62aa7f5)")
-    parser.add_argument("--eighth", action="store_true", help="also read the eighth set (read once in 1a81cf6)")
-    parser.add_argument("--ninth", action="store_true", help="also read the ninth set (read once on f160ce2)")
-    parser.add_argument("--tenth", action="store_true", help="also read the tenth set (read once on 1d75307)")
-    parser.add_argument("--eleventh", action="store_true", help="also read the eleventh set (read once on 1da10aa)")
-    parser.add_argument("--twelfth", action="store_true", help="also read the twelfth set (read once on 0b29f54)")
-    parser.add_argument("--fifteenth", action="store_true", help="also read the fifteenth set (read once on 401c631)")
-    parser.add_argument("--sixteenth", action="store_true", help="also read the sixteenth set (read once on bce2984)")
-    parser.add_argument("--seventeenth", action="store_true", help="also read the seventeenth set (read on 8c97fa4)")
-    parser.add_argument("--fourteenth", action="store_true", help="also read the fourteenth set (read once on c758856)")
-    parser.add_argument("--thirteenth", action="store_true", help="also read the thirteenth set (read once on ec24fc4)")
+    for later in LATER_SETS:
+        parser.add_argument(
+            f"--{later.name}", action="store_true", help=f"also read the {later.name} set ({later.reading})"
+        )
     args = parser.parse_args(argv)
     data_dir = ROOT / "data"
     prepare_mnist(data_dir)
@@ -103,36 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     table("development condition", build_conditions(pixels, labels))
     table("held-out condition", build_heldout(pixels, labels))
     table("unseen condition", build_unseen(pixels, labels))
-    if args.frozen:
-        table("frozen condition", build_frozen(pixels, labels))
-    if args.fourth:
-        table("fourth condition", build_fourth(pixels, labels))
-    if args.fifth:
-        table("fifth condition", build_fifth(pixels, labels))
-    if args.sixth:
-        table("sixth condition", build_sixth(pixels, labels))
-    if args.seventh:
-        table("seventh condition", build_seventh(pixels, labels))
-    if args.eighth:
-        table("eighth condition", build_eighth(pixels, labels))
-    if args.ninth:
-        table("ninth condition", build_ninth(pixels, labels))
-    if args.tenth:
-        table("tenth condition", build_tenth(pixels, labels))
-    if args.eleventh:
-        table("eleventh condition", build_eleventh(pixels, labels))
-    if args.twelfth:
-        table("twelfth condition", build_twelfth(pixels, labels))
-    if args.thirteenth:
-        table("thirteenth condition", build_thirteenth(pixels, labels))
-    if args.fourteenth:
-        table("fourteenth condition", build_fourteenth(pixels, labels))
-    if args.fifteenth:
-        table("fifteenth condition", build_fifteenth(pixels, labels))
-    if args.sixteenth:
-        table("sixteenth condition", build_sixteenth(pixels, labels))
-    if args.seventeenth:
-        table("seventeenth condition", build_seventeenth(pixels, labels))
+    for later in LATER_SETS:
+        if getattr(args, later.name):
+            table(f"{later.name} condition", later.build(pixels, labels))
 
 
 if __name__ == "__main__":

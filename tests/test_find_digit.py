@@ -12,22 +12,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from evaluation.eighth_conditions import EIGHTH, build_eighth
-from evaluation.eleventh_conditions import ELEVENTH, build_eleventh
-from evaluation.fifteenth_conditions import FIFTEENTH, build_fifteenth
-from evaluation.fifth_conditions import FIFTH, build_fifth
-from evaluation.fourteenth_conditions import FOURTEENTH, build_fourteenth
-from evaluation.fourth_conditions import FOURTH, build_fourth
-from evaluation.frozen_conditions import FROZEN, build_frozen
 from evaluation.imaging import encode
-from evaluation.ninth_conditions import NINTH, build_ninth
-from evaluation.seventeenth_conditions import SEVENTEENTH, build_seventeenth
-from evaluation.seventh_conditions import SEVENTH, build_seventh
-from evaluation.sixteenth_conditions import SIXTEENTH, build_sixteenth
-from evaluation.sixth_conditions import SIXTH, build_sixth
-from evaluation.tenth_conditions import TENTH, build_tenth
-from evaluation.thirteenth_conditions import THIRTEENTH, build_thirteenth
-from evaluation.twelfth_conditions import TWELFTH, build_twelfth
+from evaluation.later_sets import LATER_SETS
 from evaluation.unseen_conditions import UNSEEN, build_unseen
 from model.calibration import Calibration
 from model.candidates import (
@@ -372,42 +358,8 @@ def test_the_darker_ink_wins_only_where_it_is_near_certain_and_the_default_is_no
 
 @pytest.mark.parametrize(
     "build, conditions",
-    [
-        (build_unseen, UNSEEN),
-        (build_frozen, FROZEN),
-        (build_fourth, FOURTH),
-        (build_fifth, FIFTH),
-        (build_sixth, SIXTH),
-        (build_seventh, SEVENTH),
-        (build_eighth, EIGHTH),
-        (build_ninth, NINTH),
-        (build_tenth, TENTH),
-        (build_eleventh, ELEVENTH),
-        (build_twelfth, TWELFTH),
-        (build_thirteenth, THIRTEENTH),
-        (build_fourteenth, FOURTEENTH),
-        (build_fifteenth, FIFTEENTH),
-        (build_sixteenth, SIXTEENTH),
-        (build_seventeenth, SEVENTEENTH),
-    ],
-    ids=[
-        "unseen",
-        "frozen",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-        "thirteenth",
-        "fourteenth",
-        "fifteenth",
-        "sixteenth",
-        "seventeenth",
-    ],
+    [(build_unseen, UNSEEN), *((later.build, later.conditions) for later in LATER_SETS)],
+    ids=["unseen", *(later.name for later in LATER_SETS)],
 )
 def test_the_later_held_out_conditions_are_deterministic_and_have_every_condition(
     build, conditions, mnist_pixels, mnist_test

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from evaluation.conditions import Case, Render
+from evaluation.eighteenth_conditions import EIGHTEENTH, build_eighteenth
 from evaluation.eighth_conditions import EIGHTH, build_eighth
 from evaluation.eleventh_conditions import ELEVENTH, build_eleventh
 from evaluation.fifteenth_conditions import FIFTEENTH, build_fifteenth
@@ -49,4 +50,5 @@ LATER_SETS = (
     LaterSet("fifteenth", build_fifteenth, FIFTEENTH, "read once on 401c631"),
     LaterSet("sixteenth", build_sixteenth, SIXTEENTH, "read once on bce2984"),
     LaterSet("seventeenth", build_seventeenth, SEVENTEENTH, "read once on 8c97fa4"),
+    LaterSet("eighteenth", build_eighteenth, EIGHTEENTH, "frozen unread; to be read once"),
 )

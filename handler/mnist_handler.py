@@ -155,6 +155,7 @@ def explained(
     which one won and by how much."""
     if isinstance(item, InvalidImageError) or reading is None:
         return prediction
+    item = reading.item  # with the second look's candidates, where it had one
     candidates = [
         {"source": item.sources[k], "digit_box": as_box(item.box(k)), "score": reading.scores[k]}
         for k in range(len(item.tensors))

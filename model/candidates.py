@@ -133,6 +133,7 @@ FAR_SIDE = 9  # the other side of the widest gap (the answer beside a struck-out
 LESSER = 10  # the gathered digit without a component that outweighs the rest of it (a pen lying beside it)
 SMALLER = 11  # the gathered digit's largest component alone, all the rest under half its size (print)
 PALE = 12  # the digit in a colour that luma hardly shows (a yellow highlighter): an alternative
+STABLE = 13  # the digit as a stable region of its ink, alone on a textured surface: an alternative
 # One number's digits are written at one size: ink at least this many times the size of a digit (its
 # longer side) is no other digit of its number (a pen lying beside the answer), and neither is ink
 # under its 1 / NUMBER_SIZES (a receipt's print around it).
@@ -150,6 +151,15 @@ MORE_LOOPS = 12
 # most 4 * MAX_MARKS + 1 more candidates, and four for a component that outweighs the rest; the sides
 # of the widest gap add eight, the next object one, the digit above a line four, among smaller ink four.
 MAX_MARKS = 2
+# The stable regions of the ink read as digits (tier STABLE), largest first: a few, as the readings;
+# and how many distinct ones are weighed at most, each with one labelling of the page: the cost's bound.
+MAX_STABLE = 4
+MAX_REGIONS = MAX_CANDIDATES
+# A stable region's least area, of the page's: smaller ink is no digit to read alone.
+REGION_AREA = 0.001
+# Two stable regions whose boxes overlap this much (intersection over union, the usual bar for
+# non-maximum suppression) are one digit seen at two levels.
+SAME_REGION = 0.7
 
 
 @dataclass(frozen=True)
@@ -159,8 +169,8 @@ class Candidate:
     source: str  # how it was proposed, for ?explain=1: "dark ink", "light ink, lines removed"...
     # 0: the likelier polarity; 1: the other; DARKER: its darker ink; LEFT_OUT: without a mark; MARK:
     # that mark; BETWEEN, AROUND, SIDE, FAR_SIDE: between marks, within one, either side of a gap;
-    # OTHER: the next object; LESSER: beside more ink; SMALLER: among smaller ink. All but 0 win as
-    # verify.py allows; MARK never does.
+    # OTHER: the next object; LESSER: beside more ink; SMALLER: among smaller ink; PALE: in pale ink;
+    # STABLE: a stable region. All but 0 win as verify.py allows; MARK never does.
     tier: int = 0
     whole: bool = True  # a reading of the layer's whole mask, with or without its lines; False: inside a loop
     # The side (in the ink's pixels) that MNIST's 20 px box stands for, if larger than the ink's own:
@@ -280,19 +290,12 @@ def part_area(stats: np.ndarray, main: int) -> float:
 
 def candidates(labels_stats: np.ndarray, shape: tuple[int, int]) -> tuple[list[int], list[int]]:
     """Labels of the components away from the border, and of those touching it; specks left out."""
-    height, width = shape
     inner, touching = [], []
     for label in range(1, len(labels_stats)):
         left, top, w, h, area = (int(v) for v in labels_stats[label])
         if area < speck_area(shape):
             continue
-        at_border = (
-            left < BORDER_MARGIN
-            or top < BORDER_MARGIN
-            or left + w > width - BORDER_MARGIN
-            or top + h > height - BORDER_MARGIN
-        )
-        (touching if at_border else inner).append(label)
+        (touching if _touches_border((left, top, w, h), shape) else inner).append(label)
     return inner, touching
 
 
@@ -807,10 +810,10 @@ def _two_parts(
     return parts, part_stats
 
 
-def propose(gray: np.ndarray, darkest: np.ndarray | None = None) -> list[Candidate]:
-    """Candidate digits in a grayscale page (float in [0, 1]), the page's likelier polarity first; []
-    if there is no ink. ``darkest``: the page's darkest channel (model/decode.py), for ink that luma
-    hardly shows."""
+def propose(gray: np.ndarray, darkest: np.ndarray | None = None) -> tuple[list[Candidate], SecondLook]:
+    """Candidate digits in a grayscale page (float in [0, 1]), the page's likelier polarity first ([]
+    if there is no ink), and what a second look at the page needs. ``darkest``: the page's darkest
+    channel (model/decode.py), for ink that luma hardly shows."""
     dark, light = flatten_page(gray), flatten_page(1.0 - gray)
     layers = [Layer("dark ink", dark, *ink_masks(dark), tier=0), Layer("light ink", light, *ink_masks(light), tier=1)]
     # Paper is usually most of a page: a dark page is likelier chalk or white-on-black than paper.
@@ -841,7 +844,8 @@ def propose(gray: np.ndarray, darkest: np.ndarray | None = None) -> list[Candida
     more = inside_loops(layers[0], loops[FIRST_LOOPS:][:MORE_LOOPS])  # layers[0] is the likelier polarity
     # The marks' candidates keep their order (each reading, then its mark): verify.py reads them in fours.
     pale = pale_ink(darkest, gray, dark) if darkest is not None else []
-    return readings + marks + [candidate for candidate in more if candidate.box not in unique] + pale
+    found = readings + marks + [candidate for candidate in more if candidate.box not in unique] + pale
+    return found, SecondLook(np.round(layers[0].ink * 255).astype(np.uint8), layers[0].name)
 
 
 def pale_ink(darkest: np.ndarray, gray: np.ndarray, luma_ink: np.ndarray) -> list[Candidate]:
@@ -860,3 +864,96 @@ def pale_ink(darkest: np.ndarray, gray: np.ndarray, luma_ink: np.ndarray) -> lis
     if not found.digit or float(luma_ink[np.isin(found.labels, found.digit)].mean()) >= MIN_CONTRAST:
         return []
     return from_mask(layer, found, layer.name)
+
+
+@dataclass(frozen=True)
+class SecondLook:
+    """A page's likelier polarity's ink (8 bits: a quarter of its floats' memory, kept while a batch
+    is read) and its name: what the stable regions are found in, where the first look found no digit."""
+
+    levels: np.ndarray
+    name: str
+
+    def candidates(self) -> list[Candidate]:
+        return stable_regions(self.levels.astype(np.float32) / 255, self.name)
+
+
+def stable_regions(ink: np.ndarray, name: str) -> list[Candidate]:
+    """Up to MAX_STABLE of the ink's maximally stable extremal regions (OpenCV's MSER) that stand
+    alone (tier STABLE), among its MAX_REGIONS largest distinct ones, each read as a digit. On granite
+    or an embossed towel the surface's grains touch the digit at every level of ink that shows it, or
+    are as dark as its faint strokes, so no one mask gathers the digit alone; but as the level rises
+    the digit's region keeps its shape while the grains shrink away, which is what MSER finds. A
+    region stands alone where no other ink at its level is half its size or more (a number's other
+    digits) and no more ink lies near it than the page's ink elsewhere makes likely (a drawing's
+    other strokes cluster around its largest). Only looked for where the first look found no digit
+    (model/verify.py): a second look at a page."""
+    levels = 255 - np.round(ink * 255).astype(np.uint8)  # MSER's regions are darker than around them
+    height, width = levels.shape
+    if min(height, width) < 3:  # OpenCV's MSER reads no image smaller than 3 x 3
+        return []
+    least = max(30, round(REGION_AREA * height * width))
+    regions, boxes = cv2.MSER_create(5, least, height * width // 4).detectRegions(levels)
+    kept: list[tuple[int, int, int, int]] = []
+    found: list[Candidate] = []
+    for index in sorted(range(len(regions)), key=lambda k: -len(regions[k])):
+        points, box = regions[index], tuple(int(v) for v in boxes[index])
+        if _touches_border(box, levels.shape) or any(_overlap(box, other) > SAME_REGION for other in kept):
+            continue
+        if float(ink[points[:, 1], points[:, 0]].mean()) < MIN_CONTRAST:  # paper between strokes
+            continue
+        kept.append(box)
+        if _stands_alone(levels, points, box):
+            labels = np.zeros(levels.shape, np.int32)
+            labels[points[:, 1], points[:, 0]] = 1
+            stats = np.array([[0, 0, width, height, 0], [*box, len(points)]], np.int32)
+            candidate = crop(ink, labels, stats, [1], f"{name}, a stable region", STABLE)
+            if candidate is not None:
+                found.append(replace(candidate, whole=False))
+        if len(kept) == MAX_REGIONS or len(found) == MAX_STABLE:
+            break
+    return found
+
+
+def _stands_alone(levels: np.ndarray, points: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether the region of ``points`` (its ``box``: left, top, width, height) is the ink's own
+    component at its level, no other component there is 1 / NUMBER_SIZES of its size or more, and
+    the components near it (within the gathering's reach) are no more than their number elsewhere on
+    the page makes likely, NOISE_SIGMAS deviations above it (a Poisson count's)."""
+    height, width = levels.shape
+    at_level = (levels <= int(levels[points[:, 1], points[:, 0]].max())).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(at_level, connectivity=8)
+    own = int(labels[points[0, 1], points[0, 0]])
+    if abs(int(stats[own, cv2.CC_STAT_AREA]) - len(points)) > 0.05 * len(points):
+        return False  # MSER's bright regions: the paper inside a loop, not ink
+    left, top, w, h = box
+    side = max(w, h)
+    others = np.ones(len(stats), bool)
+    others[[0, own]] = False
+    big = others & (stats[:, cv2.CC_STAT_AREA] >= speck_area((height, width)))
+    if (NUMBER_SIZES * np.maximum(stats[big, cv2.CC_STAT_WIDTH], stats[big, cv2.CC_STAT_HEIGHT]) >= side).any():
+        return False
+    reach = PART_GAP * side
+    x0, y0 = max(0.0, left - reach), max(0.0, top - reach)
+    x1, y1 = min(float(width), left + w + reach), min(float(height), top + h + reach)
+    centre_x = stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH] / 2
+    centre_y = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT] / 2
+    near = int((others & (centre_x >= x0) & (centre_x < x1) & (centre_y >= y0) & (centre_y < y1)).sum())
+    far = int(others.sum()) - near
+    expected = far * ((x1 - x0) * (y1 - y0) - w * h) / max(height * width - (x1 - x0) * (y1 - y0), 1)
+    return near <= expected + NOISE_SIGMAS * math.sqrt(expected)
+
+
+def _touches_border(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> bool:
+    """Whether a box (left, top, width, height) on a page of ``shape`` touches its edge."""
+    left, top, w, h = box
+    right, bottom = shape[1] - BORDER_MARGIN, shape[0] - BORDER_MARGIN
+    return left < BORDER_MARGIN or top < BORDER_MARGIN or left + w > right or top + h > bottom
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two boxes (left, top, width, height)."""
+    across = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    down = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    shared = across * down
+    return shared / max(a[2] * a[3] + b[2] * b[3] - shared, 1)

@@ -16,13 +16,15 @@ knows the normalization constants; training calls :func:`normalize` and serving 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
 from PIL import Image
 
-from model.candidates import propose
+from model.candidates import Candidate, SecondLook, propose
 from model.decode import MAX_PIXELS, WORK_SIDE, darkest_channel, decode_image, to_grayscale
 from model.errors import NoDigitError
 from model.sheet import Offset, on_the_sheet
@@ -53,6 +55,9 @@ class Preprocessed:
     sources: tuple[str, ...] = ("as uploaded",)  # how each candidate was proposed
     tiers: tuple[int, ...] = (0,)  # each candidate's tier (model/candidates.py), which verify.py reads
     defaults: int = 1  # the first this many candidates are default readings (model/verify.py)
+    # The upload with the page's stable regions added as candidates (model/candidates.py), or None
+    # if it has none: model/verify.py looks again only where no default reading is a digit.
+    second_look: Callable[[], Preprocessed | None] | None = None
 
     def box(self, index: int) -> Box:
         if self.found_boxes is not None:
@@ -82,11 +87,21 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     sheet, offset = on_the_sheet(page)
     # Read on a whole page only: where a sheet is cut from a desk, the desk is painted as paper in luma.
     darkest = darkest_channel(image, WORK_SIDE) if sheet is page else None
-    found = propose(sheet, darkest)
-    if not found:
-        raise NoDigitError
+    found, later = propose(sheet, darkest)
+    place = partial(_in_upload_pixels, offset=offset, scale=scale, size=image.size, decoded_at=decoded_at)
+    if not found:  # no mask holds ink: the page's stable regions are all it has to read
+        found = later.candidates()
+        if not found:
+            raise NoDigitError
+        return _framed(found, place)
+    item = _framed(found, place)
+    return replace(item, second_look=partial(_looked_again, item, later, place))
+
+
+def _framed(found: list[Candidate], place: Callable[[Box], Box]) -> Preprocessed:
+    """The candidates fitted into MNIST's frame, with their boxes in the upload (``place``)."""
     frames = np.stack([fit_to_mnist_frame(candidate.ink, candidate.frame_side) for candidate in found])
-    boxes = tuple(_in_upload_pixels(candidate.box, offset, scale, image.size, decoded_at) for candidate in found)
+    boxes = tuple(place(candidate.box) for candidate in found)
     sources = tuple(candidate.source for candidate in found)
     tiers = tuple(candidate.tier for candidate in found)
     # The first candidate is always a default reading; the whole-page readings of its polarity follow it.
@@ -94,7 +109,22 @@ def preprocess_upload(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> 
     return Preprocessed(normalize(torch.from_numpy(frames).unsqueeze(1)), boxes, sources, tiers, defaults)
 
 
-def _in_upload_pixels(box: Box, offset: Offset, scale: float, size: tuple[int, int], decoded_at: float) -> Box:
+def _looked_again(item: Preprocessed, later: SecondLook, place: Callable[[Box], Box]) -> Preprocessed | None:
+    """``item`` with the page's stable regions after its candidates, or None where there are none."""
+    more = later.candidates()
+    if not more:
+        return None
+    extra = _framed(more, place)
+    return Preprocessed(
+        torch.cat([item.tensors, extra.tensors]),
+        (item.found_boxes or ()) + (extra.found_boxes or ()),
+        item.sources + extra.sources,
+        item.tiers + extra.tiers,
+        item.defaults,
+    )
+
+
+def _in_upload_pixels(box: Box, *, offset: Offset, scale: float, size: tuple[int, int], decoded_at: float) -> Box:
     """A box in the analysed sheet (at ``offset`` in the page, ``scale`` decoded pixels each, the
     decoded image ``size``) scaled back to the upload's own pixel grid, clipped to it."""
     width, height = round(size[0] * decoded_at), round(size[1] * decoded_at)

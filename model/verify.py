@@ -26,6 +26,7 @@ from model.candidates import (
     PALE,
     SIDE,
     SMALLER,
+    STABLE,
 )
 from model.preprocess import Preprocessed, preprocess_upload
 
@@ -44,6 +45,7 @@ class Reading:
     scores: tuple[float, ...]  # each candidate's top probability
     batch: torch.Tensor  # (N, 10): the chosen candidates' calibrated probabilities, the whole batch's
     index: int  # this upload's row in it
+    item: Preprocessed  # the candidates read: the upload's, and its second look's where it had one
 
     @property
     def probabilities(self) -> torch.Tensor:
@@ -129,7 +131,9 @@ def choose(
     ]
     if max(scores[:defaults]) >= refuse_below:  # the defaults' polarity (a page may hold ink of one only)
         own = max((k for k in allowed if tiers[k] == tiers[0]), key=scores.__getitem__)
-        best = max((k for k in allowed if _may_replace(k, tiers, scores, refuse_below)), key=scores.__getitem__)
+        # Where the masks found no ink, the first candidate is an alternative's, which may replace none.
+        replacing = [k for k in allowed if _may_replace(k, tiers, scores, refuse_below)]
+        best = max(replacing, key=scores.__getitem__, default=own)
         if scores[best] >= ALTERNATIVE_CONFIDENCE > scores[own]:
             return best
         return _past_an_edge(own, allowed, scores, tiers, digits)
@@ -159,7 +163,7 @@ def _may_replace(k: int, tiers: tuple[int, ...], scores: list[float], refuse_bel
     do."""
     if tiers[k] == LEFT_OUT:
         return scores[k + 1] < refuse_below
-    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER, LESSER, PALE)
+    return tiers[k] not in (BETWEEN, AROUND, SIDE, FAR_SIDE, OTHER, LESSER, PALE, STABLE)
 
 
 def _a_digit_left_out(k: int, scores: list[float], digits: Sequence[int], refuse_below: float) -> bool:
@@ -249,16 +253,40 @@ def read(items: list[Preprocessed], probabilities: torch.Tensor, refuse_below: f
         choices.append((chosen, tuple(scores)))
         row += len(item.tensors)
     winners = probabilities if row == len(items) else probabilities[rows]
-    return [Reading(chosen, scores, winners, i) for i, (chosen, scores) in enumerate(choices)]
+    pairs = enumerate(zip(choices, items, strict=True))
+    return [Reading(chosen, scores, winners, i, item) for i, ((chosen, scores), item) in pairs]
 
 
 def read_uploads(
     items: list[Preprocessed], logits_of: Callable[[torch.Tensor], torch.Tensor], calibration: Calibration
 ) -> list[Reading]:
-    """Score every candidate in one forward pass (``logits_of``), calibrate, and choose."""
+    """Score every candidate in one forward pass (``logits_of``), calibrate, and choose. Where no
+    default reading of an upload is a digit, look again: its page's stable regions (model/candidates.py)
+    are scored in one more pass for all such uploads, and each of those is chosen again among all its
+    candidates. A stable region never replaces a default reading that is a digit, so the answer is
+    the one a first look with them would give, and an upload read at the first look pays nothing."""
     if not items:
         return []
-    return read(items, calibration.probabilities(logits_of(stack(items))), calibration.refuse_below)
+    probabilities = calibration.probabilities(logits_of(stack(items)))
+    readings = read(items, probabilities, calibration.refuse_below)
+    again = [_looked_again(reading, calibration.refuse_below) for reading in readings]
+    if all(looked is None for looked in again):
+        return readings
+    more = [looked.tensors[len(item.tensors) :] for item, looked in zip(items, again, strict=True) if looked]
+    extra = calibration.probabilities(logits_of(torch.cat(more))).split([len(rows) for rows in more])
+    parts, added = [], iter(extra)
+    for looked, rows in zip(again, probabilities.split([len(item.tensors) for item in items]), strict=True):
+        parts += [rows, next(added)] if looked else [rows]
+    final = [looked or item for item, looked in zip(items, again, strict=True)]
+    return read(final, torch.cat(parts), calibration.refuse_below)
+
+
+def _looked_again(reading: Reading, refuse_below: float) -> Preprocessed | None:
+    """The upload with its page's stable regions, where it has some and no default reading is a digit."""
+    item = reading.item
+    if item.second_look is None or max(reading.scores[: item.defaults]) >= refuse_below:
+        return None
+    return item.second_look()
 
 
 def model_input(
@@ -268,4 +296,4 @@ def model_input(
     item = preprocess_upload(data)
     with torch.inference_mode():
         reading = read_uploads([item], logits_of, calibration)[0]
-    return item.tensors[reading.chosen]
+    return reading.item.tensors[reading.chosen]

@@ -1,5 +1,5 @@
 """An eighteenth held-out set of everyday conditions, written and frozen unread once the seventeenth
-set was read (docs/accuracy.md).
+set was read, then read once on 4660fe7 (docs/accuracy.md); a development set since.
 
 The seventeenth set (evaluation/seventeenth_conditions.py) is a development set now. The names and
 descriptions of every earlier set's conditions were checked before these were chosen. New code (its

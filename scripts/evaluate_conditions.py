@@ -29,7 +29,9 @@ once on 401c631; a development set since). With ``--sixteenth``, also the sixtee
 (evaluation/sixteenth_conditions.py: frozen unread once the fifteenth was read, in ab3564e; read once
 on bce2984; a development set since). With ``--seventeenth``, also the seventeenth
 (evaluation/seventeenth_conditions.py: frozen unread once the sixteenth was read, in 42cf08c; read
-once on 8c97fa4; a development set since). Per condition:
+once on 8c97fa4; a development set since). With ``--eighteenth``, also the eighteenth
+(evaluation/eighteenth_conditions.py: frozen unread once the seventeenth was read, in c514ae4; read
+once on 4660fe7; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """

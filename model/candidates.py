@@ -871,14 +871,14 @@ class SecondLook:
     """A page's likelier polarity's ink (8 bits: a quarter of its floats' memory, kept while a batch
     is read) and its name: what the stable regions are found in, where the first look found no digit."""
 
-    levels: np.ndarray
+    ink: np.ndarray  # 8-bit
     name: str
 
     def candidates(self) -> list[Candidate]:
-        return stable_regions(self.levels.astype(np.float32) / 255, self.name)
+        return stable_regions(self.ink, self.name)
 
 
-def stable_regions(ink: np.ndarray, name: str) -> list[Candidate]:
+def stable_regions(ink8: np.ndarray, name: str) -> list[Candidate]:
     """Up to MAX_STABLE of the ink's maximally stable extremal regions (OpenCV's MSER) that stand
     alone (tier STABLE), among its MAX_REGIONS largest distinct ones, each read as a digit. On granite
     or an embossed towel the surface's grains touch the digit at every level of ink that shows it, or
@@ -887,8 +887,9 @@ def stable_regions(ink: np.ndarray, name: str) -> list[Candidate]:
     region stands alone where no other ink at its level is half its size or more (a number's other
     digits) and no more ink lies near it than the page's ink elsewhere makes likely (a drawing's
     other strokes cluster around its largest). Only looked for where the first look found no digit
-    (model/verify.py): a second look at a page."""
-    levels = 255 - np.round(ink * 255).astype(np.uint8)  # MSER's regions are darker than around them
+    (model/verify.py): a second look at a page. ``ink8``: the flattened ink in 8-bit levels."""
+    levels = 255 - ink8  # MSER's regions are darker than around them
+    ink = ink8.astype(np.float32) / 255
     height, width = levels.shape
     if min(height, width) < 3:  # OpenCV's MSER reads no image smaller than 3 x 3
         return []

@@ -269,7 +269,7 @@ def read_uploads(
         return []
     probabilities = calibration.probabilities(logits_of(stack(items)))
     readings = read(items, probabilities, calibration.refuse_below)
-    again = [_looked_again(reading, calibration.refuse_below) for reading in readings]
+    again = [_with_second_look(reading, calibration.refuse_below) for reading in readings]
     if all(looked is None for looked in again):
         return readings
     more = [looked.tensors[len(item.tensors) :] for item, looked in zip(items, again, strict=True) if looked]
@@ -281,7 +281,7 @@ def read_uploads(
     return read(final, torch.cat(parts), calibration.refuse_below)
 
 
-def _looked_again(reading: Reading, refuse_below: float) -> Preprocessed | None:
+def _with_second_look(reading: Reading, refuse_below: float) -> Preprocessed | None:
     """The upload with its page's stable regions, where it has some and no default reading is a digit."""
     item = reading.item
     if item.second_look is None or max(reading.scores[: item.defaults]) >= refuse_below:

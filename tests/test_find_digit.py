@@ -50,11 +50,15 @@ SCALE = 8  # page pixels per MNIST pixel: the digit frame is 224 px
 
 def page(pixels: np.ndarray, paper: float = 0.9) -> np.ndarray:
     """Dark ink (MNIST coverage) on even paper, float in [0, 1]."""
-    sheet = np.full((HEIGHT, WIDTH), paper, np.float32)
+    return written_on(np.full((HEIGHT, WIDTH), paper, np.float32), pixels, 0.1)
+
+
+def written_on(sheet: np.ndarray, pixels: np.ndarray, pen: float) -> np.ndarray:
+    """The digit (MNIST coverage) written at DIGIT_AT over ``sheet``, in a pen of level ``pen``, in place."""
     ink = np.asarray(Image.fromarray(pixels).resize((28 * SCALE, 28 * SCALE), Image.Resampling.BICUBIC)) / 255.0
     x, y = DIGIT_AT
     area = sheet[y : y + 28 * SCALE, x : x + 28 * SCALE]
-    area += ink * (0.1 - area)
+    area += ink * (pen - area)
     return sheet
 
 
@@ -1060,11 +1064,7 @@ def on_speckled_stone(pixels: np.ndarray, index: int) -> np.ndarray:
         grains = (rng.random((HEIGHT // 3, WIDTH // 3)) < share).astype(np.float32)
         grains = cv2.resize(grains, (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST)
         sheet += cv2.GaussianBlur(grains, (0, 0), 0.8) * 0.8 * (tone - sheet)
-    x, y = DIGIT_AT  # the pen over the grains
-    ink = np.asarray(Image.fromarray(pixels).resize((28 * SCALE, 28 * SCALE), Image.Resampling.BICUBIC)) / 255.0
-    area = sheet[y : y + 28 * SCALE, x : x + 28 * SCALE]
-    area += ink * (0.15 - area)
-    return sheet
+    return written_on(sheet, pixels, 0.15)  # the pen over the grains
 
 
 # Before the stable regions (model/candidates.py), every mask gathered grains with the digit, and
@@ -1079,23 +1079,28 @@ def test_a_digit_on_speckled_stone_is_read(index, mnist_pixels, mnist_test, ship
     assert_found(data, mnist_pixels[index], int(mnist_test.labels[index]), shipped_model)
 
 
+def in_levels(ink: np.ndarray) -> np.ndarray:
+    """Flattened ink (float in [0, 1]) in the 8-bit levels a second look keeps."""
+    return np.round(ink * 255).astype(np.uint8)
+
+
 def test_a_stable_region_stands_alone_or_is_none(mnist_pixels):
     """A digit alone on the page is a stable region; a digit beside another of its size (a number)
     or among a drawing's other strokes near it is none: what it leaves out may be a digit."""
     alone = 1.0 - page(mnist_pixels[0])
-    [region] = stable_regions(alone, "dark ink")
+    [region] = stable_regions(in_levels(alone), "dark ink")
     assert region.tier == STABLE
     assert all(abs(a - b) <= 3 * SCALE for a, b in zip(region.box, digit_box(mnist_pixels[0]), strict=True))
     number = page(mnist_pixels[0])
     ink = np.asarray(Image.fromarray(mnist_pixels[1]).resize((28 * SCALE, 28 * SCALE))) / 255.0
     x, y = DIGIT_AT[0] - 28 * SCALE + 40, DIGIT_AT[1]
     number[y : y + 28 * SCALE, x : x + 28 * SCALE] -= ink * 0.8 * (number[y : y + 28 * SCALE, x : x + 28 * SCALE] > 0.5)
-    assert stable_regions(1.0 - np.clip(number, 0, 1), "dark ink") == []
+    assert stable_regions(in_levels(1.0 - np.clip(number, 0, 1)), "dark ink") == []
     strokes = page(mnist_pixels[0])
     x, y = DIGIT_AT
     for dx, dy in ((40, 40), (230, 100), (100, 250)):  # short strokes around it, a third of its size
         cv2.line(strokes, (x + dx, y + dy), (x + dx + 50, y + dy), 0.1, 6)
-    assert stable_regions(1.0 - strokes, "dark ink") == []
+    assert stable_regions(in_levels(1.0 - strokes), "dark ink") == []
 
 
 def test_a_second_look_is_taken_only_where_no_default_reading_is_a_digit(mnist_pixels, shipped_model):

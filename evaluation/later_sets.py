@@ -16,6 +16,7 @@ from evaluation.fifth_conditions import FIFTH, build_fifth
 from evaluation.fourteenth_conditions import FOURTEENTH, build_fourteenth
 from evaluation.fourth_conditions import FOURTH, build_fourth
 from evaluation.frozen_conditions import FROZEN, build_frozen
+from evaluation.nineteenth_conditions import NINETEENTH, build_nineteenth
 from evaluation.ninth_conditions import NINTH, build_ninth
 from evaluation.seventeenth_conditions import SEVENTEENTH, build_seventeenth
 from evaluation.seventh_conditions import SEVENTH, build_seventh
@@ -51,4 +52,5 @@ LATER_SETS = (
     LaterSet("sixteenth", build_sixteenth, SIXTEENTH, "read once on bce2984"),
     LaterSet("seventeenth", build_seventeenth, SEVENTEENTH, "read once on 8c97fa4"),
     LaterSet("eighteenth", build_eighteenth, EIGHTEENTH, "read once on 4660fe7"),
+    LaterSet("nineteenth", build_nineteenth, NINETEENTH, "frozen unread; read once, at the end"),
 )

@@ -18,6 +18,11 @@ cells and one in pale ink:
 - **with and without straight lines**: structure is told apart from handwriting by what it is, a
   straight segment long for its thickness (a form's box, an answer line, a table's rules), at any
   scale; the candidate without them is proposed first, and the one with them beside it;
+- **without a pattern**: a surface's pattern (a brick wall's joints, a receipt's print, a music
+  staff's notes) is many components of one size, which the gathering chains to the digit until it
+  is the whole page. Where REPEATS or more others share a component's size, they are a pattern, and
+  the digit gathered without them is one more reading, where it stands out of the pattern by its
+  size, as a digit does from print (NUMBER_SIZES);
 - **the inside of a loop**: the ink inside a hole of the mask (a form's box, a frame, a ring drawn
   around the answer, that the digit does not touch), in the page's likelier polarity; the
   FIRST_LOOPS likeliest among the readings, and up to MORE_LOOPS more after the marks' candidates:
@@ -139,7 +144,7 @@ STABLE = 13  # the digit as a stable region of its ink, alone on a textured surf
 # under its 1 / NUMBER_SIZES (a receipt's print around it).
 NUMBER_SIZES = 2
 # At most this many candidates per image: two polarities, each with and without straight lines, the
-# inside of boxes and the darker ink.
+# likelier one without a pattern, the inside of boxes and the darker ink.
 MAX_CANDIDATES = 8
 # The closed loops (a form's box, a table's cell) proposed among the readings, and at most how many
 # more of a table's cells follow the marks' candidates: fourteen loops in all, a small table's cells
@@ -160,6 +165,10 @@ REGION_AREA = 0.001
 # Two stable regions whose boxes overlap this much (intersection over union, the usual bar for
 # non-maximum suppression) are one digit seen at two levels.
 SAME_REGION = 0.7
+# A surface's pattern (a brick wall's joints, tiles, a weave, a receipt's print): a component with at
+# least REPEATS others of its size (each side of their boxes within a factor SAME_SIZE of its own).
+REPEATS = 8
+SAME_SIZE = 1.5
 
 
 @dataclass(frozen=True)
@@ -435,6 +444,43 @@ def gathered(mask: np.ndarray) -> Gathered:
     # is the digit.
     pool = inner or touching
     return Gathered(labels, stats, pool, gather_digit(stats, pool, mask.shape) if pool else [])
+
+
+def without_pattern(found: Gathered, shape: tuple[int, int]) -> Gathered:
+    """``found`` gathered again without the components that a surface's pattern repeats (REPEATS
+    others of their size): a brick wall's joints around chalk are gathered with it, chain by chain,
+    until the digit is the whole wall. Its digit is [] where there is no pattern."""
+    pattern = repeated(found.stats, found.pool)
+    pool = [label for label in found.pool if label not in pattern]
+    if not pattern or not pool:
+        return replace(found, digit=[])
+    digit = gather_digit(found.stats, pool, shape)
+    # What is left is the digit only if it stands out from the pattern as a digit from a receipt's
+    # print: NUMBER_SIZES times the pattern's elements (their median) or more. Left by a page's words
+    # or a tray of coins, one more of the same is none.
+    sides = found.stats[:, cv2.CC_STAT_WIDTH : cv2.CC_STAT_HEIGHT + 1].max(axis=1)
+    left, top, right, bottom = _box(found.stats, digit)
+    if NUMBER_SIZES * float(np.median(sides[list(pattern)])) > max(right - left, bottom - top):
+        return replace(found, digit=[])
+    return Gathered(found.labels, found.stats, pool, digit)
+
+
+def repeated(stats: np.ndarray, pool: list[int]) -> set[int]:
+    """The components of ``pool`` with at least REPEATS others of their size in it. Counted in a
+    summed-area table of the boxes' widths and heights: a textured page has thousands of components,
+    and comparing each pair would cost their number squared in time and memory."""
+    if len(pool) <= REPEATS:
+        return set()
+    widths = stats[pool, cv2.CC_STAT_WIDTH].astype(np.int64)
+    heights = stats[pool, cv2.CC_STAT_HEIGHT].astype(np.int64)
+    table = np.zeros((int(widths.max()) + 2, int(heights.max()) + 2), np.int64)
+    np.add.at(table, (widths + 1, heights + 1), 1)
+    table = table.cumsum(axis=0).cumsum(axis=1)  # table[w + 1, h + 1]: boxes at most w wide and h tall
+    w0, h0 = np.ceil(widths / SAME_SIZE).astype(np.int64), np.ceil(heights / SAME_SIZE).astype(np.int64)
+    w1 = np.minimum(np.floor(widths * SAME_SIZE).astype(np.int64), table.shape[0] - 2)
+    h1 = np.minimum(np.floor(heights * SAME_SIZE).astype(np.int64), table.shape[1] - 2)
+    alike = table[w1 + 1, h1 + 1] - table[w0, h1 + 1] - table[w1 + 1, h0] + table[w0, h0] - 1  # not itself
+    return {label for label, count in zip(pool, alike.tolist(), strict=True) if count >= REPEATS}
 
 
 def from_mask(layer: Layer, found: Gathered, source: str) -> list[Candidate]:
@@ -832,6 +878,11 @@ def propose(gray: np.ndarray, darkest: np.ndarray | None = None) -> tuple[list[C
             proposed += from_mask(layer, first, f"{layer.name}, lines removed")
         proposed += from_mask(layer, whole, layer.name)
         if layer.tier == 0:  # a ring or a box is drawn in the page's ink; the other layer's holes are that ink
+            # A surface's pattern is what most of the page is made of: in its likelier polarity. A default
+            # reading, as the one without straight lines is: chalk left on a wall is seldom near-certain
+            # to the model, as an alternative must be (docs/accuracy.md).
+            no_pattern = without_pattern(first, layer.mask.shape)
+            proposed += from_mask(layer, no_pattern, f"{layer.name}, a pattern removed")
             loops = loops_inside(layer, whole)
             proposed += inside_loops(layer, loops[:FIRST_LOOPS])
             proposed += darker_ink(layer)

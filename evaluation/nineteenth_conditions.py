@@ -1,5 +1,5 @@
 """A nineteenth held-out set of everyday conditions, written and frozen unread once the eighteenth
-set was read (docs/accuracy.md).
+set was read, then read once on 6cdc046 (docs/accuracy.md); a development set since.
 
 The eighteenth set (evaluation/eighteenth_conditions.py) is a development set now. The names and
 descriptions of every earlier set's conditions were checked before these were chosen. New code (its

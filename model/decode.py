@@ -111,7 +111,7 @@ def _is_animated(image: Image.Image) -> bool:
 
 
 def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.ndarray, float]:
-    """Luma in [0, 1] (float32), alpha composited onto white, 16-bit depth kept; at most ``max_side``
+    """Luma in [0, 1] (float32), alpha composited onto white or black, 16-bit depth kept; at most ``max_side``
     on the longer side. Returns it and how many of the image's pixels each of its pixels spans.
 
     Converted and box-reduced by the largest whole factor a strip at a time, then area-averaged to
@@ -124,10 +124,20 @@ def to_grayscale(image: Image.Image, max_side: int | None = None) -> tuple[np.nd
     if mode == "I":
         return levels.astype(np.float32) / 65535.0, _spans(image, levels)
     if mode == "La":
-        # Premultiplied, so that reducing averages what is seen; then composited onto white.
+        # Premultiplied, so that reducing averages what is seen; then composited onto a ground it shows on.
         luma, alpha = levels[..., 0].astype(np.float32), levels[..., 1].astype(np.float32)
-        return (luma + 255.0 - alpha) / 255.0, _spans(image, levels)
+        return _composited(luma, alpha), _spans(image, levels)
     return levels.astype(np.float32) / 255.0, _spans(image, levels)
+
+
+def _composited(luma: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Premultiplied luma and its alpha (8-bit levels) composited onto white, or onto black where what
+    is drawn is nearer white than black: a drawing app's export in a dark theme's white pen is a
+    digit in the alpha channel, and on white it would vanish. An opaque image is the same on both."""
+    drawn = float(luma.sum()) / max(float(alpha.sum()), 1.0)  # the visible pixels' mean luma, in [0, 1]
+    if drawn > 1.0 - drawn:
+        return luma / 255.0
+    return (luma + 255.0 - alpha) / 255.0
 
 
 def darkest_channel(image: Image.Image, max_side: int | None = None) -> np.ndarray | None:

@@ -32,7 +32,8 @@ on bce2984; a development set since). With ``--seventeenth``, also the seventeen
 once on 8c97fa4; a development set since). With ``--eighteenth``, also the eighteenth
 (evaluation/eighteenth_conditions.py: frozen unread once the seventeenth was read, in c514ae4; read
 once on 4660fe7; a development set since). With ``--nineteenth``, also the nineteenth
-(evaluation/nineteenth_conditions.py: frozen unread once the eighteenth was read). Per condition:
+(evaluation/nineteenth_conditions.py: frozen unread once the eighteenth was read, in f83bfdb; read
+once on 6cdc046; a development set since). Per condition:
 accuracy (a refusal or no digit found counts as wrong), the share refused as "not a digit" and the
 expected calibration error. Prints Markdown tables for docs/accuracy.md.
 """

@@ -102,6 +102,17 @@ def test_transparent_background_counts_as_paper(mnist_pixels, mnist_test):
     torch.testing.assert_close(from_alpha, on_white, atol=0.02, rtol=0)
 
 
+def test_a_white_pen_on_a_transparent_canvas_is_ink_on_black(mnist_pixels):
+    """A drawing app's dark theme exports a white pen on a transparent canvas: the digit is in the
+    alpha channel, and composited onto white it would vanish; onto black it reads as the same ink."""
+    ink = user_upload(mnist_pixels[0])
+    rgba = Image.new("RGBA", ink.size, (255, 255, 255, 0))
+    rgba.putalpha(Image.eval(ink, lambda v: 255 - v))  # opaque where the ink is
+    from_alpha = first_candidate(encode(rgba, "PNG"))
+    on_white = first_candidate(encode(ink, "PNG"))
+    torch.testing.assert_close(from_alpha, on_white, atol=0.02, rtol=0)
+
+
 def test_palette_with_transparency(mnist_pixels):
     image = user_upload(mnist_pixels[0]).convert("P")
     data = encode(image, "PNG", transparency=255)  # the white palette entry becomes transparent

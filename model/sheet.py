@@ -1,12 +1,13 @@
-"""The sheet a digit is written on, where it lies on a darker desk or cloth.
+"""The sheet a digit is written on, where it lies on a darker desk, cloth or board.
 
 A phone photo of a card, a tag or a sticky note often holds more desk than paper. The page's
 brightness then calls the desk the paper and the sheet the ink (model/candidates.py tries the
 likelier polarity first), and the sheet's edges against the desk are straight strokes beside the
 digit. A document scanner finds the page before it reads it; so does this stage, between grayscale
-and candidates. Where the page is mostly dark, its largest bright region (Otsu's threshold) is the
-sheet if it is one by what it is: mostly paper once its holes are filled, something written in those
-holes, a rectangle (more of one than an ellipse is), and the desk showing all round it. The
+and candidates. The page's largest bright region (Otsu's threshold) is the sheet if it is one by
+what it is: one object (no other bright region half its size), mostly paper once its holes are
+filled, something written in those holes, a rectangle (more of one than an ellipse is), and the
+desk showing all round it. The
 candidates are then proposed on the sheet alone, the desk around it painted over with the sheet's
 own paper, so that the page's likelier polarity is the sheet's.
 """
@@ -24,10 +25,8 @@ Offset = tuple[int, int]  # left, top of the sheet's box in the page
 def on_the_sheet(gray: np.ndarray) -> tuple[np.ndarray, Offset]:
     """The page cut to the sheet written on (the desk around it painted as its paper), and the
     sheet's box's left and top in the page; the page itself, at (0, 0), where no sheet is found."""
-    # Paper is most of the page already: the page is the sheet. (Every fourth row and column: a
-    # gate, at a tenth of the cost of the whole page's median, which model/candidates.py takes.)
-    if float(np.median(gray[::4, ::4])) >= 0.5:
-        return gray, (0, 0)
+    # Looked for on every page: a board or a desk may be as light as mid-grey (a cork board), and
+    # where paper is most of the page its bright region reaches the frame, which no sheet does.
     found = _sheet(gray)
     if found is None:
         return gray, (0, 0)
@@ -48,8 +47,13 @@ def _sheet(gray: np.ndarray) -> tuple[np.ndarray, float, Offset] | None:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     if count < 2:
         return None
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    largest = 1 + int(np.argmax(areas))
     left, top, width, height, covered = (int(v) for v in stats[largest])
+    # A sheet is one object: where another bright region is half its size or more, the largest is
+    # one of many (a square of graph paper, a tile), not a sheet on a desk.
+    if int((areas * 2 >= covered).sum()) > 1:
+        return None
     # A sheet lying on a desk shows the desk all round it; a bright region cut by the frame may be a
     # pool of lamplight or a smudge as well as a sheet, and its outline is the frame's there.
     if left == 0 or top == 0 or left + width == gray.shape[1] or top + height == gray.shape[0]:

@@ -7,9 +7,8 @@ digit. A document scanner finds the page before it reads it; so does this stage,
 and candidates. The page's largest bright region (Otsu's threshold) is the sheet if it is one by
 what it is: one object (no other bright region half its size), mostly paper once its holes are
 filled, something written in those holes, a rectangle (more of one than an ellipse is), and the
-desk showing all round it. The
-candidates are then proposed on the sheet alone, the desk around it painted over with the sheet's
-own paper, so that the page's likelier polarity is the sheet's.
+desk showing all round it. The candidates are then proposed on the sheet alone, the desk around it
+painted over with the sheet's own paper, so that the page's likelier polarity is the sheet's.
 """
 
 from __future__ import annotations

@@ -1081,8 +1081,8 @@ ON_STONE = (0, 1, 2, 3, 4, 5, 6, 9, 10, 11)
 @pytest.mark.parametrize("index", ON_STONE)
 def test_a_digit_on_speckled_stone_is_read(index, mnist_pixels, mnist_test, shipped_model):
     """Read, in a box that holds the digit: a stable region is the digit alone, while the reading
-    without the stone's pattern (its grains repeat at one size) may keep a few clumps of grains too
-    large to be the pattern beside it (indices 0, 1 and 6)."""
+    without the stone's pattern (its grains repeat at one size; indices 0 and 6) and the digit among
+    smaller ink (index 1) keep a few clumps of grains too large to be the pattern beside it."""
     digit, box = read(jpeg(on_speckled_stone(mnist_pixels[index], index)), shipped_model)
     assert digit == int(mnist_test.labels[index])
     left, top, right, bottom = digit_box(mnist_pixels[index])
@@ -1181,7 +1181,8 @@ def test_a_pattern_is_what_repeats_at_one_size_and_what_is_left_stands_out_of_it
     assert all(abs(a - b) <= SCALE for a, b in zip((left, top, right, bottom), digit_box(mnist_pixels[0]), strict=True))
     few = mask.copy()
     few[:, :400] = 0  # the digit and eight of the marks: each has seven others, no pattern
-    assert repeated(gathered(few).stats, gathered(few).pool) == set()
+    some = gathered(few)
+    assert repeated(some.stats, some.pool) == set()
     alike = np.zeros_like(mask)
     for x, y in [*tiles, (400, 280)]:  # one more of the same in the middle
         alike[y : y + 40, x : x + 8] = 1
